@@ -1,0 +1,55 @@
+/**
+ * Program-level errors carry a stable code and an exit code. `bin/` catches once and prints once;
+ * `--debug` adds the stack. On the data path errors are values (see entry/model.ts EntryError).
+ */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  input: 3,
+  config: 4,
+} as const;
+
+export type ErrorCode =
+  | 'KS_ERR_USAGE'
+  | 'KS_ERR_CONFIG_UNKNOWN_KEY'
+  | 'KS_ERR_CONFIG_TYPE'
+  | 'KS_ERR_CONFIG_FILE'
+  | 'KS_ERR_FILE_NOT_FOUND'
+  | 'KS_ERR_FILE_READ'
+  | 'KS_ERR_CAPTURE_EMPTY'
+  | 'KS_ERR_CAPTURE_FORMAT'
+  | 'KS_ERR_CAPTURE_TRUNCATED'
+  | 'KS_ERR_CAPTURE_CORRUPT'
+  | 'KS_ERR_LINKTYPE'
+  | 'KS_ERR_INTERNAL';
+
+const exitFor: Record<ErrorCode, number> = {
+  KS_ERR_USAGE: ExitCode.usage,
+  KS_ERR_CONFIG_UNKNOWN_KEY: ExitCode.config,
+  KS_ERR_CONFIG_TYPE: ExitCode.config,
+  KS_ERR_CONFIG_FILE: ExitCode.config,
+  KS_ERR_FILE_NOT_FOUND: ExitCode.input,
+  KS_ERR_FILE_READ: ExitCode.input,
+  KS_ERR_CAPTURE_EMPTY: ExitCode.input,
+  KS_ERR_CAPTURE_FORMAT: ExitCode.input,
+  KS_ERR_CAPTURE_TRUNCATED: ExitCode.input,
+  KS_ERR_CAPTURE_CORRUPT: ExitCode.input,
+  KS_ERR_LINKTYPE: ExitCode.input,
+  KS_ERR_INTERNAL: ExitCode.failure,
+};
+
+export class KsError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KsError';
+    this.code = code;
+    this.exitCode = exitFor[code];
+  }
+}
+
+export function isKsError(e: unknown): e is KsError {
+  return e instanceof KsError;
+}
