@@ -44,9 +44,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxDetectBytes: 4096,
 });
 
-export type LimitName =
-  | keyof Limits
-  | 'maxDecompressedBytes';
+export type LimitName = keyof Limits | 'maxDecompressedBytes';
 
 /** Counts how often each limit was hit. One instance per pipeline run. */
 export class LimitCounters {

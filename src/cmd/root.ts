@@ -1,0 +1,29 @@
+/** The commander program: global options and the command list. */
+import { Command, Option } from 'commander';
+import { configCommand } from './config.ts';
+import { dissectCommand } from './dissect.ts';
+import { versionCommand } from './version.ts';
+import { version } from '../util/version.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('kubeshark')
+    .description('Wireshark for Kubernetes: capture, dissect and query traffic')
+    .version(version(), '-v, --version', 'print the version')
+    .option('--debug', 'print stack traces and debug details')
+    .addOption(
+      new Option(
+        '--set <key=value>',
+        'set a config value (repeatable), e.g. tap.portMapping.http=8080',
+      ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+    )
+    .option(
+      '--config <path>',
+      'config file (default: ~/.kubeshark/config.yaml; env KUBESHARK_CONFIG)',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(versionCommand());
+  program.addCommand(configCommand());
+  program.addCommand(dissectCommand());
+  return program;
+}

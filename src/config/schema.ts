@@ -1,0 +1,103 @@
+/**
+ * The typed configuration: Kubeshark's key names, our defaults, one doc line each.
+ * Precedence (config/load.ts): flag > --set > KUBESHARK_* env > config file > defaults.
+ */
+import { defaultLimits } from '../util/limits.ts';
+
+export type LeafType = 'string' | 'int' | 'bool' | 'size' | 'list<string>' | 'list<int>';
+
+export interface Leaf {
+  kind: 'leaf';
+  type: LeafType;
+  default: unknown;
+  doc: string;
+}
+/** A map with user-chosen keys (e.g. `tap.portMapping.<protocol>`), all values of one type. */
+export interface OpenMap {
+  kind: 'map';
+  value: LeafType;
+  default: Record<string, unknown>;
+  doc: string;
+}
+export interface Group {
+  kind: 'group';
+  children: Record<string, Node>;
+}
+export type Node = Leaf | OpenMap | Group;
+
+const leaf = (type: LeafType, def: unknown, doc: string): Leaf => ({
+  kind: 'leaf',
+  type,
+  default: def,
+  doc,
+});
+const group = (children: Record<string, Node>): Group => ({ kind: 'group', children });
+
+const limitDocs: Record<keyof typeof defaultLimits, string> = {
+  maxBufferedBytesPerConnection: 'out-of-order bytes buffered per TCP connection direction',
+  maxBufferedBytesTotal: 'out-of-order bytes buffered over all connections',
+  maxStreams: 'TCP connections + UDP flows tracked at once',
+  idleTimeoutSec: 'seconds without packets before a connection/flow is flushed',
+  maxFragmentBytes: 'bytes held for IP fragment reassembly',
+  maxFragmentDatagrams: 'incomplete IP datagrams held at once',
+  maxPduBytes: 'largest single protocol message parsed',
+  maxHeaderBytes: 'largest HTTP head (start line + headers)',
+  maxBodyBytes: 'body bytes kept per message (also the decompression cap)',
+  maxPendingRequests: 'requests waiting for a response per connection',
+  maxViolations: 'protocol violations before a dissector is detached',
+  maxDetectBytes: 'bytes per direction kept while detecting the protocol',
+};
+
+export const schema: Group = group({
+  tap: group({
+    namespaces: leaf('list<string>', [], 'namespaces to tap (empty: all)'),
+    regex: leaf('string', '.*', 'pod name regular expression to tap'),
+    release: group({
+      namespace: leaf('string', 'default', 'namespace Kubeshark is installed in'),
+      name: leaf('string', 'kubeshark', 'Helm release name'),
+    }),
+    proxy: group({
+      host: leaf('string', '127.0.0.1', 'address the local proxy binds'),
+      front: group({ port: leaf('int', 8899, 'local port of the dashboard') }),
+      hub: group({ port: leaf('int', 8898, 'local port of the hub API') }),
+    }),
+    enabledDissectors: leaf(
+      'list<string>',
+      ['http', 'ws', 'dns'],
+      'dissectors to run (ids as in `kubeshark dissect --help`)',
+    ),
+    portMapping: {
+      kind: 'map',
+      value: 'list<int>',
+      default: {},
+      doc: 'extra server ports per protocol, hints for detection (e.g. tap.portMapping.http=8080,8081)',
+    },
+    bpfOverride: leaf('string', '', 'BPF capture filter replacing the one built from the targets'),
+    customMacros: {
+      kind: 'map',
+      value: 'string',
+      default: {},
+      doc: 'KFL macros (name: expression)',
+    },
+    capture: group({
+      dbMaxSize: leaf('size', '500Mi', 'per-node entry store size before FIFO eviction'),
+    }),
+    storageLimit: leaf('size', '5Gi', 'per-node raw capture (pcap ring) size'),
+    metrics: group({ port: leaf('int', 49100, 'worker Prometheus metrics port') }),
+    limits: group(
+      Object.fromEntries(
+        Object.entries(defaultLimits).map(([k, v]) => [
+          k,
+          leaf('int', v, limitDocs[k as keyof typeof defaultLimits]),
+        ]),
+      ),
+    ),
+    debug: leaf('bool', false, 'debug logging in the deployed components'),
+  }),
+  kube: group({
+    configPath: leaf('string', '', 'kubeconfig path (empty: $KUBECONFIG or ~/.kube/config)'),
+    context: leaf('string', '', 'kubeconfig context (empty: current)'),
+  }),
+  headless: leaf('bool', false, 'do not open the browser'),
+  node: group({ name: leaf('string', '', 'node name recorded on entries (default: host name)') }),
+});

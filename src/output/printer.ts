@@ -1,0 +1,201 @@
+/**
+ * Entry printers: `table` (human, TTY), `json` (one array), `jsonl` (one view per line).
+ * JSON shapes are the KFL view (entry/view.ts) — a documented contract (docs/output.md).
+ */
+import type { Writable } from 'node:stream';
+import type { Entry } from '../entry/model.ts';
+import type { ViewBuilder } from '../entry/view.ts';
+import { isoMicros } from '../entry/time.ts';
+
+export type OutputFormat = 'table' | 'json' | 'jsonl';
+export const outputFormats: readonly OutputFormat[] = ['table', 'json', 'jsonl'];
+
+export interface Printer {
+  entry(e: Entry): void;
+  end(): void;
+}
+
+/** Buffered writer: one write per ~64 KiB instead of one per entry. */
+class Out {
+  private buf: string[] = [];
+  private size = 0;
+  constructor(private readonly w: Writable) {}
+  write(s: string): void {
+    this.buf.push(s);
+    this.size += s.length;
+    if (this.size >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.w.write(this.buf.join(''));
+    this.buf = [];
+    this.size = 0;
+  }
+}
+
+function endpoint(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Method/summary column. */
+export function summaryOf(e: Entry): string {
+  const r = e.record;
+  switch (r.kind) {
+    case 'http':
+      return r.request ? `${r.request.method} ${r.request.url}` : '(response only)';
+    case 'ws':
+      return `${r.fromClient ? '→' : '←'} ${r.opcode} ${r.payloadLength}B${r.closeCode ? ` ${r.closeCode}` : ''}`;
+    case 'dns': {
+      const q = (r.request ?? r.response)?.questions[0];
+      return q ? `${q.type} ${q.name}` : '(no question)';
+    }
+    case 'tcp_conn':
+      return `${r.client.packets}/${r.server.packets} pkts ${r.client.payloadBytes}/${r.server.payloadBytes} B${r.l7Detected.length ? ' ' + r.l7Detected.join(',') : ''}`;
+    case 'udp_flow':
+      return `${r.client.packets}/${r.server.packets} pkts ${r.client.payloadBytes}/${r.server.payloadBytes} B${r.l7Detected.length ? ' ' + r.l7Detected.join(',') : ''}`;
+  }
+}
+
+/** Status column. */
+export function statusOf(e: Entry): string {
+  const r = e.record;
+  switch (r.kind) {
+    case 'http':
+      return r.response
+        ? String(r.response.statusCode)
+        : e.error
+          ? e.error.code.replace(/^KS_/, '')
+          : '';
+    case 'dns':
+      return r.response ? r.response.rcode : e.error ? e.error.code.replace(/^KS_/, '') : '';
+    case 'ws':
+      return '';
+    case 'tcp_conn':
+    case 'udp_flow':
+      return r.state;
+  }
+}
+
+function elapsedOf(e: Entry): string {
+  if (e.record.kind === 'ws') return '';
+  const us = e.elapsed_time;
+  if (us < 1000) return `${us}µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)}ms`;
+  return `${(us / 1e6).toFixed(2)}s`;
+}
+
+const COLUMNS = [
+  'TIME',
+  'PROTO',
+  'SOURCE',
+  '',
+  'DESTINATION',
+  'SUMMARY',
+  'STATUS',
+  'ELAPSED',
+] as const;
+
+class TablePrinter implements Printer {
+  private readonly out: Out;
+  private header = false;
+  constructor(
+    w: Writable,
+    private readonly width: number,
+    private readonly color: (kind: 'dim' | 'err' | 'ok', s: string) => string,
+  ) {
+    this.out = new Out(w);
+  }
+  entry(e: Entry): void {
+    const cells = [
+      isoMicros(e.timestamp).slice(11, 26),
+      e.protocol,
+      endpoint(e.src.ip, e.src.port),
+      '→',
+      endpoint(e.dst.ip, e.dst.port),
+      summaryOf(e),
+      statusOf(e),
+      elapsedOf(e),
+    ];
+    if (!this.header) {
+      this.header = true;
+      this.out.write(this.color('dim', this.line([...COLUMNS])) + '\n');
+    }
+    const status = cells[6]!;
+    const line = this.line(cells);
+    const bad =
+      /^[45]\d\d$/.test(status) ||
+      (status !== '' && /NO_RESPONSE|NXDOMAIN|SERVFAIL|REFUSED/.test(status));
+    this.out.write((bad ? this.color('err', line) : line) + '\n');
+  }
+  private line(cells: string[]): string {
+    const widths = [15, 5, 21, 1, 21, 0, 11, 8];
+    const fixed = widths.reduce((a, b) => a + b, 0) + widths.length - 1;
+    const summaryWidth = Math.max(16, this.width - fixed);
+    return cells
+      .map((c, i) => {
+        const w = i === 5 ? summaryWidth : widths[i]!;
+        const t = c.length > w ? c.slice(0, w - 1) + '…' : c;
+        return i === cells.length - 1 ? t : t.padEnd(w);
+      })
+      .join(' ')
+      .trimEnd();
+  }
+  end(): void {
+    this.out.flush();
+  }
+}
+
+class JsonlPrinter implements Printer {
+  private readonly out: Out;
+  constructor(
+    w: Writable,
+    private readonly view: ViewBuilder,
+  ) {
+    this.out = new Out(w);
+  }
+  entry(e: Entry): void {
+    this.out.write(JSON.stringify(this.view.build(e)) + '\n');
+  }
+  end(): void {
+    this.out.flush();
+  }
+}
+
+class JsonPrinter implements Printer {
+  private readonly out: Out;
+  private first = true;
+  constructor(
+    w: Writable,
+    private readonly view: ViewBuilder,
+  ) {
+    this.out = new Out(w);
+  }
+  entry(e: Entry): void {
+    const body = JSON.stringify(this.view.build(e), null, 2).replace(/^/gm, '  ');
+    this.out.write((this.first ? '[\n' : ',\n') + body);
+    this.first = false;
+  }
+  end(): void {
+    this.out.write(this.first ? '[]\n' : '\n]\n');
+    this.out.flush();
+  }
+}
+
+export interface PrinterOptions {
+  format: OutputFormat;
+  out: Writable;
+  view: ViewBuilder;
+  width?: number;
+  color?: (kind: 'dim' | 'err' | 'ok', s: string) => string;
+}
+
+export function createPrinter(o: PrinterOptions): Printer {
+  switch (o.format) {
+    case 'table':
+      return new TablePrinter(o.out, o.width ?? 120, o.color ?? ((_k, s) => s));
+    case 'json':
+      return new JsonPrinter(o.out, o.view);
+    case 'jsonl':
+      return new JsonlPrinter(o.out, o.view);
+  }
+}

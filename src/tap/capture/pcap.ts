@@ -1,0 +1,89 @@
+import { CaptureDamage, MAX_CAPLEN, type FormatParser } from './format.ts';
+import type { CaptureInfo, Packet } from './types.ts';
+
+/** First four bytes of a classic pcap file, read big-endian. */
+export const PCAP_MAGIC = {
+  usBE: 0xa1b2c3d4,
+  usLE: 0xd4c3b2a1,
+  nsBE: 0xa1b23c4d,
+  nsLE: 0x4d3cb2a1,
+} as const;
+
+const FILE_HEADER = 24;
+const RECORD_HEADER = 16;
+
+/**
+ * Classic libpcap format: a 24-byte file header, then records of a 16-byte header (seconds,
+ * µs or ns fraction, captured length, original length) followed by the captured bytes.
+ */
+export class PcapParser implements FormatParser {
+  headerBytes = FILE_HEADER;
+  private readonly le: boolean;
+  private readonly nano: boolean;
+  private header: CaptureInfo | undefined;
+  private linkType = 0;
+  private maxCaplen = MAX_CAPLEN;
+
+  constructor(magic: number) {
+    this.le = magic === PCAP_MAGIC.usLE || magic === PCAP_MAGIC.nsLE;
+    this.nano = magic === PCAP_MAGIC.nsBE || magic === PCAP_MAGIC.nsLE;
+  }
+
+  info(): CaptureInfo | undefined {
+    return this.header;
+  }
+
+  recordLength(buf: Buffer, off: number, pos: number): number {
+    if (this.header === undefined) return FILE_HEADER;
+    return RECORD_HEADER + this.caplen(buf, off, pos);
+  }
+
+  private caplen(buf: Buffer, off: number, pos: number): number {
+    const caplen = this.le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
+    if (caplen > this.maxCaplen) {
+      throw new CaptureDamage(
+        'corrupt',
+        pos,
+        `record length ${caplen} exceeds the maximum of ${this.maxCaplen}`,
+      );
+    }
+    return caplen;
+  }
+
+  parse(buf: Buffer, off: number, end: number, base: number, out: Packet[]): number {
+    if (this.header === undefined) {
+      if (end - off < FILE_HEADER) return off;
+      this.readFileHeader(buf, off);
+      off += FILE_HEADER;
+    }
+    const le = this.le;
+    const nano = this.nano;
+    const linkType = this.linkType;
+    while (end - off >= RECORD_HEADER) {
+      const caplen = this.caplen(buf, off, base + off);
+      const next = off + RECORD_HEADER + caplen;
+      if (next > end) break;
+      const sec = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+      const frac = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
+      out.push({
+        ts: sec * 1_000_000 + (nano ? Math.floor(frac / 1000) : frac),
+        linkType,
+        data: buf.subarray(off + RECORD_HEADER, next),
+        origLen: le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12),
+        ifIndex: 0,
+      });
+      off = next;
+    }
+    return off;
+  }
+
+  private readFileHeader(buf: Buffer, off: number): void {
+    const snaplen = this.le ? buf.readUInt32LE(off + 16) : buf.readUInt32BE(off + 16);
+    // The upper 16 bits of the link type field carry FCS information, not the link type.
+    this.linkType = (this.le ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0xffff;
+    // A record longer than twice the snaplen cannot come from an honest writer.
+    if (snaplen > 0 && snaplen * 2 < MAX_CAPLEN) this.maxCaplen = snaplen * 2;
+    this.headerBytes = RECORD_HEADER;
+    this.header = { format: 'pcap', linkType: this.linkType, snaplen, nanosecond: this.nano };
+  }
+}

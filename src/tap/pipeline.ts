@@ -1,0 +1,604 @@
+/**
+ * The capture pipeline, the same for files and live capture:
+ * packets → decode → TCP reassembly / UDP flows → protocol detection → dissector sessions →
+ * Entries. Streams no dissector recognises become L4 records — never discarded.
+ */
+import type {
+  Endpoint,
+  Entry,
+  EntryError,
+  EntryRecord,
+  CaptureSource,
+  DirectionStats,
+} from '../entry/model.ts';
+import type { Limits } from '../util/limits.ts';
+import { LimitCounters } from '../util/limits.ts';
+import type { Packet } from './capture/types.ts';
+import { Decoder } from './decode/decoder.ts';
+import type { DecodedPacket } from './decode/types.ts';
+import { TcpAssembler } from './reassembly/assembler.ts';
+import type {
+  CloseReason,
+  ConnectionFactory,
+  ConnectionKey,
+  Direction,
+  TcpConnectionHandler,
+  TcpStats,
+} from './reassembly/types.ts';
+import type { Detection, Dissector, Emitted, Session, SessionContext } from './dissectors/types.ts';
+
+export interface PipelineOptions {
+  /** Enabled dissectors in detection order. */
+  dissectors: readonly Dissector[];
+  /** Extra server ports per dissector id (`tap.portMapping`). */
+  portMapping: Readonly<Record<string, readonly number[]>>;
+  limits: Readonly<Limits>;
+  node: { name: string; ip: string };
+  worker: string;
+  captureSource: CaptureSource;
+  /** Emit L4 records for every connection/flow (default: only for those without L7 entries). */
+  l4All: boolean;
+}
+
+export interface PipelineSummary {
+  packets: number;
+  bytes: number;
+  decoded: number;
+  skipped: Record<string, number>;
+  tcpConnections: number;
+  udpFlows: number;
+  entries: Record<string, number>;
+  gaps: number;
+  gapBytes: number;
+  violations: number;
+  detached: number;
+  limitsHit: Record<string, number>;
+}
+
+/** How many packets between idle sweeps (capture time drives the timeouts). */
+const SWEEP_EVERY_PACKETS = 4096;
+
+const DETACHED: EntryError['code'] = 'KS_DISSECTOR_DETACHED';
+
+/** Shared machinery of a TCP connection or UDP flow: detection, the pinned session, entries. */
+abstract class FlowBase {
+  readonly flowId: number;
+  protected client: Endpoint;
+  protected server: Endpoint;
+  /** Dissector pinned to this flow, once detected. */
+  protected dissector: Dissector | undefined;
+  protected session: Session | undefined;
+  /** Client/server swapped by a `match-reversed` detection. */
+  protected reversed = false;
+  /** Detection has given up (no dissector, or detached): bytes are only counted. */
+  protected l4Only = false;
+  protected violations = 0;
+  protected lastViolation = '';
+  protected error: EntryError | undefined;
+  protected entryCount = 0;
+  protected readonly l7 = new Set<string>();
+
+  constructor(
+    protected readonly p: Pipeline,
+    flowId: number,
+    client: Endpoint,
+    server: Endpoint,
+    protected readonly transport: 'tcp' | 'udp',
+  ) {
+    this.flowId = flowId;
+    this.client = client;
+    this.server = server;
+  }
+
+  protected candidates(): readonly Dissector[] {
+    return this.p.candidatesFor(this.transport, this.server.port, this.client.port);
+  }
+
+  protected pin(d: Dissector, reversed: boolean): void {
+    this.dissector = d;
+    this.reversed = reversed;
+    if (reversed) [this.client, this.server] = [this.server, this.client];
+    this.l7.add(d.id);
+    const ctx: SessionContext = {
+      transport: this.transport,
+      flowId: this.flowId,
+      limits: this.p.opts.limits,
+      counters: this.p.counters,
+      emit: (e) => this.emitL7(e),
+      violation: (m) => this.violation(m),
+    };
+    this.session = d.createSession(ctx);
+  }
+
+  protected dirFor(dir: Direction): Direction {
+    return this.reversed ? ((dir ^ 1) as Direction) : dir;
+  }
+
+  /** Feeds a pinned session; a throwing session is a violation, never a crash. */
+  protected feed(dir: Direction, data: Buffer, ts: number): void {
+    try {
+      this.session!.onData(this.dirFor(dir), data, ts);
+    } catch (e) {
+      this.violation(`dissector threw: ${(e as Error).message}`);
+    }
+  }
+
+  protected feedGap(dir: Direction, bytes: number, ts: number): void {
+    try {
+      this.session!.onGap(this.dirFor(dir), bytes, ts);
+    } catch (e) {
+      this.violation(`dissector threw on gap: ${(e as Error).message}`);
+    }
+  }
+
+  protected violation(message: string): void {
+    this.violations++;
+    this.p.stats.violations++;
+    this.lastViolation = message;
+    if (this.session && this.violations >= this.p.opts.limits.maxViolations)
+      this.detach(this.p.lastTs);
+  }
+
+  /** Stop dissecting; pending requests are flushed; the flow stays as an L4 record. */
+  protected detach(ts: number): void {
+    const s = this.session;
+    const id = this.dissector?.id ?? '?';
+    this.session = undefined;
+    this.l4Only = true;
+    this.p.stats.detached++;
+    this.error = {
+      code: DETACHED,
+      message: `${id} dissector detached after ${this.violations} violations; last: ${this.lastViolation}`,
+    };
+    if (s) {
+      try {
+        s.onEnd(ts);
+      } catch {
+        // A session that cannot even flush has nothing more to give.
+      }
+    }
+  }
+
+  protected endSession(ts: number): void {
+    const s = this.session;
+    this.session = undefined;
+    if (!s) return;
+    try {
+      s.onEnd(ts);
+    } catch (e) {
+      this.violations++;
+      this.p.stats.violations++;
+      this.error ??= {
+        code: 'KS_DISSECT_ERROR',
+        message: `dissector failed at end: ${(e as Error).message}`,
+      };
+    }
+  }
+
+  private emitL7(e: Emitted): void {
+    this.l7.add(e.record.kind);
+    this.push(e.record, e.ts, e.elapsed, e.requestSize, e.responseSize, e.error);
+  }
+
+  protected push(
+    record: EntryRecord,
+    ts: number,
+    elapsed: number,
+    requestSize: number,
+    responseSize: number,
+    error: EntryError | undefined,
+  ): void {
+    const protocol =
+      record.kind === 'tcp_conn' ? 'tcp' : record.kind === 'udp_flow' ? 'udp' : record.kind;
+    const entry: Entry = {
+      id: this.p.nextEntryId++,
+      node_id: this.p.opts.node.name,
+      worker: this.p.opts.worker,
+      node: this.p.opts.node,
+      timestamp: ts,
+      elapsed_time: Math.max(0, Math.round(elapsed)),
+      src: this.client,
+      dst: this.server,
+      transport: this.transport,
+      protocol,
+      flow_id: this.flowId,
+      conn_id: this.transport === 'tcp' ? this.flowId : 0,
+      stream: `${this.transport}-${this.flowId}`,
+      index: this.entryCount++,
+      capture_source: this.p.opts.captureSource,
+      record,
+      requestSize,
+      responseSize,
+    };
+    if (error) entry.error = error;
+    this.p.stats.entries[protocol] = (this.p.stats.entries[protocol] ?? 0) + 1;
+    this.p.sink(entry);
+  }
+
+  /** Whether this flow's L4 record is emitted: always with l4All, else when nothing else was. */
+  protected wantsL4Record(): boolean {
+    return this.p.opts.l4All || this.entryCount === 0 || this.error !== undefined;
+  }
+}
+
+interface Pending {
+  dir: Direction;
+  /** Bytes (copied) or a gap of `gap` bytes. */
+  data?: Buffer;
+  gap?: number;
+  ts: number;
+}
+
+class TcpFlow extends FlowBase implements TcpConnectionHandler {
+  /** Arrival-ordered log replayed into the session once a dissector matches. */
+  private pending: Pending[] = [];
+  private detectBytes: [number, number] = [0, 0];
+  private detectBuf: [Buffer[], Buffer[]] = [[], []];
+
+  constructor(p: Pipeline, flowId: number, key: ConnectionKey) {
+    super(
+      p,
+      flowId,
+      { ip: key.clientIp, port: key.clientPort },
+      { ip: key.serverIp, port: key.serverPort },
+      'tcp',
+    );
+  }
+
+  onData(dir: Direction, data: Buffer, ts: number): void {
+    if (this.session) return this.feed(dir, data, ts);
+    if (this.l4Only) return;
+    const copy = Buffer.from(data);
+    this.pending.push({ dir, data: copy, ts });
+    this.detectBuf[dir].push(copy);
+    this.detectBytes[dir] += copy.length;
+    this.detect(ts, false);
+  }
+
+  onGap(dir: Direction, bytes: number, ts: number): void {
+    this.p.stats.gaps++;
+    this.p.stats.gapBytes += bytes;
+    if (this.session) return this.feedGap(dir, bytes, ts);
+    if (this.l4Only) return;
+    // Detection works on the bytes before the gap; a gap before anything is harmless.
+    this.pending.push({ dir, gap: bytes, ts });
+  }
+
+  private detect(ts: number, ended: boolean): void {
+    const limit = this.p.opts.limits.maxDetectBytes;
+    const client = joinCapped(this.detectBuf[0], limit);
+    const server = joinCapped(this.detectBuf[1], limit);
+    let waiting = false;
+    for (const d of this.candidates()) {
+      let v: Detection;
+      try {
+        v = d.detect(client, server, {
+          transport: 'tcp',
+          portHint: this.p.isHinted(d, this.server.port),
+          clientEnded: ended,
+          serverEnded: ended,
+        });
+      } catch {
+        v = 'no';
+      }
+      if (v === 'match' || v === 'match-reversed') {
+        this.pin(d, v === 'match-reversed');
+        this.replay();
+        return;
+      }
+      if (v === 'need-more') waiting = true;
+    }
+    const full = this.detectBytes[0] >= limit || this.detectBytes[1] >= limit;
+    if (!waiting || full || ended) {
+      if (waiting && full) this.p.counters.hit('maxDetectBytes');
+      this.giveUp();
+    }
+  }
+
+  private replay(): void {
+    const log = this.pending;
+    this.pending = [];
+    this.detectBuf = [[], []];
+    for (const item of log) {
+      if (!this.session) break; // detached during replay
+      if (item.data) this.feed(item.dir, item.data, item.ts);
+      else this.feedGap(item.dir, item.gap!, item.ts);
+    }
+  }
+
+  private giveUp(): void {
+    this.l4Only = true;
+    this.pending = [];
+    this.detectBuf = [[], []];
+  }
+
+  onClose(stats: TcpStats, reason: CloseReason, ts: number): void {
+    if (!this.session && !this.l4Only && this.pending.length > 0) this.detect(ts, true);
+    this.endSession(ts);
+    this.p.stats.tcpConnections++;
+    if (!this.wantsL4Record()) return;
+    const [c, s] = this.reversed ? [stats.server, stats.client] : [stats.client, stats.server];
+    const state =
+      reason === 'fin' || reason === 'rst' ? 'closed' : stats.established ? 'open' : 'in_progress';
+    this.push(
+      {
+        kind: 'tcp_conn',
+        state,
+        client: c,
+        server: s,
+        synSeen: stats.synSeen,
+        handshakeRtt: stats.handshakeRtt,
+        retransmissions: stats.retransmissions,
+        outOfOrder: stats.outOfOrder,
+        duplicateAcks: stats.duplicateAcks,
+        zeroWindow: stats.zeroWindow,
+        gapBytes: stats.gapBytes,
+        finClient: this.reversed ? stats.finServer : stats.finClient,
+        finServer: this.reversed ? stats.finClient : stats.finServer,
+        rst: stats.rst,
+        l7Detected: [...this.l7],
+        endReason: reason,
+        lastTs: stats.lastTs,
+      },
+      stats.firstTs,
+      stats.lastTs - stats.firstTs,
+      c.payloadBytes,
+      s.payloadBytes,
+      this.error,
+    );
+  }
+}
+
+/** Datagrams kept while UDP detection answers need-more. */
+const UDP_DETECT_DATAGRAMS = 4;
+
+class UdpFlow extends FlowBase {
+  readonly stats: [DirectionStats, DirectionStats] = [
+    { packets: 0, bytes: 0, payloadBytes: 0 },
+    { packets: 0, bytes: 0, payloadBytes: 0 },
+  ];
+  firstTs: number;
+  lastTs: number;
+  private pending: Pending[] = [];
+  private first: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
+  /** Position in the pipeline's LRU order (Map insertion order). */
+  readonly key: string;
+
+  constructor(
+    p: Pipeline,
+    flowId: number,
+    key: string,
+    client: Endpoint,
+    server: Endpoint,
+    ts: number,
+  ) {
+    super(p, flowId, client, server, 'udp');
+    this.key = key;
+    this.firstTs = ts;
+    this.lastTs = ts;
+  }
+
+  datagram(dir: Direction, d: DecodedPacket): void {
+    const st = this.stats[dir];
+    st.packets++;
+    st.bytes += d.ipBytes;
+    st.payloadBytes += d.payload.length;
+    this.lastTs = d.ts;
+    if (this.session) return this.feed(dir, d.payload, d.ts);
+    if (this.l4Only) return;
+    const copy = Buffer.from(d.payload);
+    this.pending.push({ dir, data: copy, ts: d.ts });
+    this.first[dir] ??= copy;
+    let waiting = false;
+    for (const ds of this.candidates()) {
+      let v: Detection;
+      try {
+        v = ds.detect(this.first[0] ?? EMPTY, this.first[1] ?? EMPTY, {
+          transport: 'udp',
+          portHint: this.p.isHinted(ds, this.server.port),
+          clientEnded: false,
+          serverEnded: false,
+        });
+      } catch {
+        v = 'no';
+      }
+      if (v === 'match' || v === 'match-reversed') {
+        this.pin(ds, v === 'match-reversed');
+        const log = this.pending;
+        this.pending = [];
+        for (const item of log) if (this.session) this.feed(item.dir, item.data!, item.ts);
+        return;
+      }
+      if (v === 'need-more') waiting = true;
+    }
+    if (!waiting || this.pending.length >= UDP_DETECT_DATAGRAMS) {
+      this.l4Only = true;
+      this.pending = [];
+    }
+  }
+
+  close(reason: 'idle' | 'limit' | 'end_of_capture', ts: number): void {
+    this.endSession(ts);
+    this.p.stats.udpFlows++;
+    if (!this.wantsL4Record()) return;
+    const [c, s] = this.reversed ? [this.stats[1], this.stats[0]] : [this.stats[0], this.stats[1]];
+    this.push(
+      {
+        kind: 'udp_flow',
+        state: reason === 'end_of_capture' ? 'open' : 'closed',
+        client: c,
+        server: s,
+        l7Detected: [...this.l7],
+        endReason: reason,
+        lastTs: this.lastTs,
+      },
+      this.firstTs,
+      this.lastTs - this.firstTs,
+      c.payloadBytes,
+      s.payloadBytes,
+      this.error,
+    );
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function joinCapped(parts: Buffer[], cap: number): Buffer {
+  if (parts.length === 1 && parts[0]!.length <= cap) return parts[0]!;
+  const all = parts.length === 0 ? EMPTY : Buffer.concat(parts);
+  return all.length > cap ? all.subarray(0, cap) : all;
+}
+
+export class Pipeline implements ConnectionFactory {
+  readonly counters = new LimitCounters();
+  readonly stats: PipelineSummary;
+  nextEntryId = 1;
+  /** Capture time of the latest packet (µs). */
+  lastTs = 0;
+  private nextFlowId = 1;
+  private readonly decoder: Decoder;
+  private readonly tcp: TcpAssembler;
+  private readonly udp = new Map<string, UdpFlow>();
+  private readonly hints = new Map<string, Set<number>>();
+  private readonly serverPorts = new Set<number>();
+  private readonly byTransport: Record<'tcp' | 'udp', readonly Dissector[]>;
+  private sincesweep = 0;
+  private lastSweepTs = 0;
+
+  constructor(
+    readonly opts: PipelineOptions,
+    readonly sink: (e: Entry) => void,
+  ) {
+    this.stats = {
+      packets: 0,
+      bytes: 0,
+      decoded: 0,
+      skipped: {},
+      tcpConnections: 0,
+      udpFlows: 0,
+      entries: {},
+      gaps: 0,
+      gapBytes: 0,
+      violations: 0,
+      detached: 0,
+      limitsHit: {},
+    };
+    for (const d of opts.dissectors) {
+      const ports = new Set([...d.defaultPorts, ...(opts.portMapping[d.id] ?? [])]);
+      this.hints.set(d.id, ports);
+      for (const port of ports) this.serverPorts.add(port);
+    }
+    this.byTransport = {
+      tcp: opts.dissectors.filter((d) => d.transports.includes('tcp')),
+      udp: opts.dissectors.filter((d) => d.transports.includes('udp')),
+    };
+    this.decoder = new Decoder(opts.limits, this.counters);
+    this.tcp = new TcpAssembler(this, opts.limits, this.counters);
+  }
+
+  isServerPort(port: number): boolean {
+    return this.serverPorts.has(port);
+  }
+
+  isHinted(d: Dissector, port: number): boolean {
+    return this.hints.get(d.id)?.has(port) ?? false;
+  }
+
+  /** Dissectors to try: port-hinted ones first, then the rest in registry order. */
+  candidatesFor(
+    transport: 'tcp' | 'udp',
+    serverPort: number,
+    clientPort: number,
+  ): readonly Dissector[] {
+    const all = this.byTransport[transport];
+    const hinted = all.filter((d) => this.isHinted(d, serverPort) || this.isHinted(d, clientPort));
+    if (hinted.length === 0 || hinted.length === all.length) return all;
+    return [...hinted, ...all.filter((d) => !hinted.includes(d))];
+  }
+
+  open(key: ConnectionKey, _ts: number, _synSeen: boolean): TcpConnectionHandler {
+    return new TcpFlow(this, this.nextFlowId++, key);
+  }
+
+  packet(pkt: Packet): void {
+    this.stats.packets++;
+    this.stats.bytes += pkt.origLen;
+    this.lastTs = pkt.ts;
+    const d = this.decoder.decode(pkt);
+    if (d) {
+      if (d.transport === 'tcp') this.tcp.packet(d);
+      else if (d.transport === 'udp') this.udpPacket(d);
+    }
+    if (++this.sincesweep >= SWEEP_EVERY_PACKETS || pkt.ts - this.lastSweepTs > 1e6)
+      this.sweep(pkt.ts);
+  }
+
+  private udpPacket(d: DecodedPacket): void {
+    const fwd = `${d.src}|${d.srcPort}|${d.dst}|${d.dstPort}`;
+    let flow = this.udp.get(fwd);
+    let dir: Direction = 0;
+    if (!flow) {
+      const rev = `${d.dst}|${d.dstPort}|${d.src}|${d.srcPort}`;
+      flow = this.udp.get(rev);
+      if (flow) dir = 1;
+    }
+    if (!flow) {
+      // The sender is the client unless only its port is a known server port.
+      const senderIsServer = this.isServerPort(d.srcPort) && !this.isServerPort(d.dstPort);
+      const a: Endpoint = { ip: d.src, port: d.srcPort };
+      const b: Endpoint = { ip: d.dst, port: d.dstPort };
+      const key = senderIsServer ? `${d.dst}|${d.dstPort}|${d.src}|${d.srcPort}` : fwd;
+      flow = new UdpFlow(
+        this,
+        this.nextFlowId++,
+        key,
+        senderIsServer ? b : a,
+        senderIsServer ? a : b,
+        d.ts,
+      );
+      dir = senderIsServer ? 1 : 0;
+      if (this.udp.size >= this.opts.limits.maxStreams) {
+        const oldest = this.udp.values().next().value;
+        if (oldest) {
+          this.counters.hit('maxStreams');
+          this.udp.delete(oldest.key);
+          oldest.close('limit', d.ts);
+        }
+      }
+    } else {
+      this.udp.delete(flow.key); // re-insert: Map order is LRU order
+    }
+    this.udp.set(flow.key, flow);
+    flow.datagram(dir, d);
+  }
+
+  private sweep(ts: number): void {
+    this.sincesweep = 0;
+    this.lastSweepTs = ts;
+    this.tcp.flushIdle(ts);
+    const idle = this.opts.limits.idleTimeoutSec * 1e6;
+    for (const flow of this.udp.values()) {
+      if (ts - flow.lastTs <= idle) break; // LRU order: the rest are newer
+      this.udp.delete(flow.key);
+      flow.close('idle', ts);
+    }
+  }
+
+  /** End of input: flush every connection and flow. */
+  end(): void {
+    const ts = this.lastTs;
+    this.tcp.flushAll(ts);
+    for (const flow of this.udp.values()) flow.close('end_of_capture', ts);
+    this.udp.clear();
+  }
+
+  summary(): PipelineSummary {
+    const ds = this.decoder.stats;
+    return {
+      ...this.stats,
+      decoded: ds.decoded,
+      skipped: { ...ds.skipped },
+      limitsHit: this.counters.toJSON(),
+    };
+  }
+}

@@ -1,0 +1,17 @@
+/** Version and build info; the build injects them (esbuild `define`), dev reads package.json. */
+import { readFileSync } from 'node:fs';
+
+declare const __KUBESHARK_VERSION__: string | undefined;
+declare const __KUBESHARK_COMMIT__: string | undefined;
+
+export function version(): string {
+  if (typeof __KUBESHARK_VERSION__ === 'string') return __KUBESHARK_VERSION__;
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function commit(): string {
+  return typeof __KUBESHARK_COMMIT__ === 'string' ? __KUBESHARK_COMMIT__ : 'dev';
+}

@@ -1,0 +1,56 @@
+/**
+ * Golden tests: every capture under src/tap/dissectors/<proto>/testdata/<case>.pcap is replayed
+ * through the whole pipeline (as `kubeshark dissect -o jsonl --l4`) and compared with
+ * <case>.golden.jsonl. `UPDATE_GOLDEN=1 npm test -- golden` rewrites them.
+ * A sidecar <case>.json may give `{"sets": ["tap.portMapping.dns=5399"]}`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dissectViews } from './helpers/dissect.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const dissectorsDir = join(root, 'src/tap/dissectors');
+
+function cases(): { proto: string; name: string; pcap: string }[] {
+  const out: { proto: string; name: string; pcap: string }[] = [];
+  for (const proto of readdirSync(dissectorsDir)) {
+    const td = join(dissectorsDir, proto, 'testdata');
+    if (!existsSync(td)) continue;
+    for (const f of readdirSync(td).sort()) {
+      if (f.endsWith('.pcap') || f.endsWith('.pcapng')) {
+        out.push({ proto, name: f.replace(/\.pcap(ng)?$/, ''), pcap: join(td, f) });
+      }
+    }
+  }
+  return out;
+}
+
+for (const c of cases()) {
+  test(`golden ${c.proto}/${c.name}`, async () => {
+    const sidecar = c.pcap.replace(/\.pcap(ng)?$/, '.json');
+    const sets = existsSync(sidecar)
+      ? ((JSON.parse(readFileSync(sidecar, 'utf8')) as { sets?: string[] }).sets ?? [])
+      : [];
+    const r = await dissectViews([c.pcap], { l4All: true, sets });
+    assert.equal(r.error, undefined, `dissect failed: ${String(r.error)}`);
+    const actual = r.views.map((v) => JSON.stringify(v)).join('\n') + '\n';
+    const goldenPath = c.pcap.replace(/\.pcap(ng)?$/, '.golden.jsonl');
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) {
+      if (process.env.CI && !existsSync(goldenPath)) assert.fail(`missing golden file ${goldenPath}`);
+      writeFileSync(goldenPath, actual);
+      return;
+    }
+    const expected = readFileSync(goldenPath, 'utf8');
+    const exp = expected.split('\n');
+    const act = actual.split('\n');
+    for (let i = 0; i < Math.max(exp.length, act.length); i++) {
+      if (exp[i] !== act[i]) {
+        assert.fail(
+          `${c.proto}/${c.name}: entry ${i + 1} differs (UPDATE_GOLDEN=1 rewrites)\n- ${exp[i]}\n+ ${act[i]}`,
+        );
+      }
+    }
+  });
+}
