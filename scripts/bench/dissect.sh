@@ -13,7 +13,7 @@ mkdir -p .bench
 
 if [ ! -s "$OUT" ]; then
   echo "building $OUT ($PAIRS pairs)…" >&2
-  tcpdump -i lo -s 0 -B 262144 -U -w "$OUT.tmp" "tcp port $PORT" 2> .bench/tcpdump.log &
+  tcpdump --immediate-mode -i lo -s 0 -B 262144 -U -w "$OUT.tmp" "tcp port $PORT" 2> .bench/tcpdump.log &
   TCPDUMP=$!
   for _ in $(seq 50); do grep -q "listening on" .bench/tcpdump.log && break; sleep 0.1; done
   node --import tsx scripts/bench/gen-http.ts "$PORT" "$PAIRS" >&2
