@@ -47,7 +47,7 @@ export function tsConverter(tsresol: number, offsetSec: number): TsToMicros {
   // Units per second: 10^exp or 2^exp. µs = floor(units · 10^6 / unitsPerSecond).
   const perSecond = (tsresol & 0x80) === 0 ? 10n ** BigInt(exp) : 1n << BigInt(exp);
   return (hi, lo) =>
-    Number(((BigInt(hi) << 32n) | BigInt(lo)) * 1_000_000n / perSecond) + offsetUs;
+    Number((((BigInt(hi) << 32n) | BigInt(lo)) * 1_000_000n) / perSecond) + offsetUs;
 }
 
 const DEFAULT_TS = tsConverter(6, 0);
@@ -198,7 +198,8 @@ export class PcapngParser implements FormatParser {
       }
       o += 4 + ((optLen + 3) & ~3);
     }
-    const toMicros = tsresol === 6 && offsetSec === 0 ? DEFAULT_TS : tsConverter(tsresol, offsetSec);
+    const toMicros =
+      tsresol === 6 && offsetSec === 0 ? DEFAULT_TS : tsConverter(tsresol, offsetSec);
     this.ifaces.push({ linkType, snaplen, toMicros });
     this.first ??= { format: 'pcapng', linkType, snaplen, nanosecond: tsresol === 9 };
   }

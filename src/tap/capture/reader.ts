@@ -33,11 +33,6 @@ export class CaptureReader {
 
   constructor(readonly name: string) {}
 
-  /** Packets emitted so far. */
-  get packetCount(): number {
-    return this.count;
-  }
-
   info(): CaptureInfo | undefined {
     return this.parser?.info();
   }

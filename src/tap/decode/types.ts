@@ -43,6 +43,10 @@ export interface DecodeStats {
   decoded: number;
   /** Frames we could not decode, by reason (`unknown-linktype`, `bad-ip-header`, `non-ip`…). */
   skipped: Record<string, number>;
+  /** Fragments that went into a reassembled datagram. */
   fragmentsReassembled: number;
+  /** Fragments discarded: expired, evicted by a limit, or unusable (truncated, out of range). */
   fragmentsDropped: number;
+  /** Datagrams completed by reassembly (each one decoded once, on its last fragment). */
+  datagramsReassembled: number;
 }

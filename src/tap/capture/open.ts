@@ -65,7 +65,11 @@ class StreamPacketSource implements PacketSource {
 /** Opens a pcap/pcapng capture file; `-` reads standard input. The file is opened lazily. */
 export function openCapture(path: string): PacketSource {
   if (path === '-') return captureFromStream('stdin', process.stdin);
-  return new StreamPacketSource(path, () => createReadStream(path, { highWaterMark: FILE_CHUNK }), path);
+  return new StreamPacketSource(
+    path,
+    () => createReadStream(path, { highWaterMark: FILE_CHUNK }),
+    path,
+  );
 }
 
 /** A PacketSource over any byte stream (a Readable, a child process's stdout, a socket…). */
