@@ -145,6 +145,8 @@ export interface DnsRecord {
   transport: 'udp' | 'tcp';
   request?: DnsMessage;
   response?: DnsMessage;
+  /** Copies of the query (same ID and question) sent again before the response; absent when 0. */
+  retransmissions?: number;
 }
 
 // ---------------------------------------------------------------- L4

@@ -62,6 +62,7 @@ const MIN_QUESTION_BYTES = 5;
 /** The smallest resource record: root name + TYPE, CLASS, TTL, RDLENGTH. */
 const MIN_RECORD_BYTES = 11;
 const QR = 0x8000;
+const RD = 0x0100;
 const Z = 0x0040;
 const TYPE_OPT = 41;
 
@@ -108,7 +109,11 @@ export interface WireMessage {
 }
 
 export type ParseResult =
-  | { ok: true; message: WireMessage; /** bytes read; less than `length` with trailing bytes */ consumed: number }
+  | {
+      ok: true;
+      message: WireMessage;
+      /** bytes read; less than `length` with trailing bytes */ consumed: number;
+    }
   /** `message` holds the header and whatever was read before the error (absent below 12 bytes). */
   | { ok: false; error: string; message?: WireMessage };
 
@@ -130,7 +135,14 @@ export function readHeader(buf: Buffer): DnsHeader | undefined {
 
 // ------------------------------------------------------------------ names of numbers
 
-const OPCODES: Record<number, string> = { 0: 'QUERY', 1: 'IQUERY', 2: 'STATUS', 4: 'NOTIFY', 5: 'UPDATE', 6: 'DSO' };
+const OPCODES: Record<number, string> = {
+  0: 'QUERY',
+  1: 'IQUERY',
+  2: 'STATUS',
+  4: 'NOTIFY',
+  5: 'UPDATE',
+  6: 'DSO',
+};
 export const opcodeName = (n: number): string => OPCODES[n] ?? `OPCODE${n}`;
 
 /** RCODEs (IANA), including the EDNS extended ones (> 15). */
@@ -180,7 +192,8 @@ const text = (s: string): string =>
   // eslint-disable-next-line no-control-regex
   s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString().padStart(3, '0')}`);
 /** RFC 3597 generic form. */
-const generic = (rdata: Buffer): string => (rdata.length ? `\\# ${rdata.length} ${hex(rdata)}` : '\\# 0');
+const generic = (rdata: Buffer): string =>
+  rdata.length ? `\\# ${rdata.length} ${hex(rdata)}` : '\\# 0';
 
 /** Presentation form of decoded record data; undefined when the shape is not the expected one. */
 function present(type: string, d: unknown): string | undefined {
@@ -314,7 +327,9 @@ function readRecord(buf: Buffer, off: number): ReadRecord {
   const rdlength = buf.readUInt16BE(fixed + 4);
   const end = fixed + 6 + rdlength;
   if (end > buf.length) {
-    throw new Error(`record data truncated (RDLENGTH ${rdlength}, ${buf.length - fixed - 6} bytes left)`);
+    throw new Error(
+      `record data truncated (RDLENGTH ${rdlength}, ${buf.length - fixed - 6} bytes left)`,
+    );
   }
   const view = buf.subarray(0, end);
   if (buf.readUInt16BE(fixed - 4) === TYPE_OPT) {
@@ -342,7 +357,11 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 /** Parses one DNS message (no TCP length prefix). Never throws. */
 export function parseDnsMessage(buf: Buffer): ParseResult {
   const h = readHeader(buf);
-  if (!h) return { ok: false, error: `${buf.length}-byte message is shorter than the 12-byte DNS header` };
+  if (!h)
+    return {
+      ok: false,
+      error: `${buf.length}-byte message is shorter than the 12-byte DNS header`,
+    };
   const m: WireMessage = {
     id: h.id,
     opcode: opcodeName(h.opcode),
@@ -382,7 +401,11 @@ export function parseDnsMessage(buf: Buffer): ParseResult {
       }
     }
   } catch (e) {
-    return { ok: false, error: `malformed DNS message: ${where} at byte ${off}: ${errText(e)}`, message: m };
+    return {
+      ok: false,
+      error: `malformed DNS message: ${where} at byte ${off}: ${errText(e)}`,
+      message: m,
+    };
   }
   return { ok: true, message: m, consumed: off };
 }
@@ -396,14 +419,12 @@ export type Assessment = 'query' | 'response' | 'no' | 'need-more';
 const MAX_STRICT_QUESTIONS = 4;
 /** Without a port hint, a query with more additional records than this (OPT, TSIG) is not DNS. */
 const MAX_STRICT_QUERY_ADDITIONALS = 2;
-/** Opcodes accepted without a port hint: QUERY, NOTIFY, UPDATE (IQUERY is obsolete, STATUS unused). */
-const STRICT_OPCODES = new Set([0, 4, 5]);
 /** QCLASS accepted without a port hint: IN, CH, HS, ANY. */
 const STRICT_CLASSES = new Set([1, 3, 4, 255]);
 
 /**
  * Strict check of the first question name without a port hint: uncompressed, printable ASCII
- * labels, at least two labels (single-label names are LLMNR's, RFC 4795 §2). Returns the offset
+ * labels, at least two labels (single-label names are LLMNR's and NetBIOS's). Returns the offset
  * after the name, 'no', or 'need-more'.
  */
 function strictName(buf: Buffer, off: number, complete: boolean): number | 'no' | 'need-more' {
@@ -428,9 +449,14 @@ function strictName(buf: Buffer, off: number, complete: boolean): number | 'no' 
 
 /**
  * Is `msg` (the first `msg.length` bytes of a `length`-byte message) plausibly DNS?
- * `strict` (no port hint): several invariants a DNS message keeps and random payloads (QUIC,
- * NTP, syslog…) rarely do, and mDNS (ID 0, RFC 6762 §18.1) / LLMNR (single-label names) are
- * refused. With a port hint any message that parses is accepted.
+ *
+ * With a port hint any message that parses is accepted. Without one (`strict`) only what a stub
+ * resolver and its server exchange — the DNS seen on non-standard ports (dnsmasq, node-local
+ * caches, sidecars) — is accepted, checked with invariants random payloads (QUIC, NTP, syslog…)
+ * rarely keep: opcode QUERY with RD set (which also refuses mDNS and LLMNR, whose queries leave
+ * that bit clear, RFC 6762 §18.6, RFC 4795 §2.1.1), ID not 0 (mDNS, RFC 6762 §18.1), Z clear,
+ * 1-4 questions, a query with no answer or authority records, counts that fit the length, a
+ * first question name of printable labels, a known class, and the whole message parsing exactly.
  */
 export function assessDnsMessage(msg: Buffer, length: number, strict: boolean): Assessment {
   const minLength = DNS_HEADER_BYTES + (strict ? MIN_QUESTION_BYTES : 0);
@@ -438,14 +464,18 @@ export function assessDnsMessage(msg: Buffer, length: number, strict: boolean): 
   const h = readHeader(msg);
   if (!h) return 'need-more';
   const records = h.ancount + h.nscount + h.arcount;
-  if (DNS_HEADER_BYTES + h.qdcount * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES > length) return 'no';
+  if (DNS_HEADER_BYTES + h.qdcount * MIN_QUESTION_BYTES + records * MIN_RECORD_BYTES > length)
+    return 'no';
   const complete = msg.length >= length;
   if (strict) {
-    if (h.id === 0 || (h.flags & Z) !== 0 || !STRICT_OPCODES.has(h.opcode)) return 'no';
+    if (h.id === 0 || h.opcode !== 0 || (h.flags & RD) === 0 || (h.flags & Z) !== 0) return 'no';
     if (h.qdcount < 1 || h.qdcount > MAX_STRICT_QUESTIONS) return 'no';
     if (h.response ? h.rcode > 11 : h.rcode !== 0) return 'no';
-    if (!h.response && h.opcode === 0) {
-      if (h.ancount !== 0 || h.nscount !== 0 || h.arcount > MAX_STRICT_QUERY_ADDITIONALS) return 'no';
+    if (
+      !h.response &&
+      (h.ancount !== 0 || h.nscount !== 0 || h.arcount > MAX_STRICT_QUERY_ADDITIONALS)
+    ) {
+      return 'no';
     }
     const end = strictName(msg, DNS_HEADER_BYTES, complete);
     if (typeof end !== 'number') return end;
@@ -474,14 +504,20 @@ export const TCP_PREFIX_BYTES = 2;
  * all there yet.
  */
 export function dnsTcpPduLength(buf: Buffer, off: number): number | undefined {
-  return buf.length - off >= TCP_PREFIX_BYTES ? TCP_PREFIX_BYTES + buf.readUInt16BE(off) : undefined;
+  return buf.length - off >= TCP_PREFIX_BYTES
+    ? TCP_PREFIX_BYTES + buf.readUInt16BE(off)
+    : undefined;
 }
 
 /** Assesses the first bytes of one direction of a TCP stream: length prefix, then the message. */
 export function assessDnsTcp(stream: Buffer, strict: boolean): Assessment {
   const pdu = dnsTcpPduLength(stream, 0);
   if (pdu === undefined) return 'need-more';
-  const verdict = assessDnsMessage(stream.subarray(TCP_PREFIX_BYTES, pdu), pdu - TCP_PREFIX_BYTES, strict);
+  const verdict = assessDnsMessage(
+    stream.subarray(TCP_PREFIX_BYTES, pdu),
+    pdu - TCP_PREFIX_BYTES,
+    strict,
+  );
   if (verdict === 'no' || verdict === 'need-more' || !strict) return verdict;
   // Bytes after the first message must start another message (a prefix of at least a header).
   const next = dnsTcpPduLength(stream, pdu);
