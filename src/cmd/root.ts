@@ -22,8 +22,10 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
-  program.addCommand(versionCommand());
-  program.addCommand(configCommand());
-  program.addCommand(dissectCommand());
+  // addCommand() does not copy inherited settings: each command must throw (not exit) on usage
+  // errors so that bin/ prints once and maps them to exit code 2.
+  for (const cmd of [versionCommand(), configCommand(), dissectCommand()]) {
+    program.addCommand(cmd.showHelpAfterError().exitOverride());
+  }
   return program;
 }

@@ -23,4 +23,9 @@ export interface FieldDef {
   type: FieldType;
   doc: string;
   get(e: Entry): unknown;
+  /**
+   * Record kinds (`Entry.record.kind`) the field can apply to; absent: every kind. The registry
+   * sets it to the dissector's id for dissector fields. Lets the view skip fields cheaply.
+   */
+  kinds?: readonly string[];
 }

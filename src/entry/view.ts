@@ -30,11 +30,16 @@ function detail(e: Entry): { request?: Obj; response?: Obj } {
   const r = e.record;
   switch (r.kind) {
     case 'http':
-    case 'dns':
       return {
         request: r.request ? withIsoTs(r.request) : undefined,
         response: r.response ? withIsoTs(r.response) : undefined,
       };
+    case 'dns': {
+      const request = r.request ? withIsoTs(r.request) : undefined;
+      // Repeats of an unanswered query are folded into the call and counted here.
+      if (request && r.retransmissions) request.retransmissions = r.retransmissions;
+      return { request, response: r.response ? withIsoTs(r.response) : undefined };
+    }
     case 'ws': {
       const { kind: _k, fromClient, ...msg } = r;
       return fromClient ? { request: msg } : { response: msg };
@@ -46,6 +51,8 @@ function detail(e: Entry): { request?: Obj; response?: Obj } {
 
 export class ViewBuilder {
   private readonly fields: CompiledField[];
+  /** Fields that can apply, per record kind (computed on first use of a kind). */
+  private readonly byKind = new Map<string, CompiledField[]>();
 
   constructor(catalogue: readonly FieldDef[]) {
     this.fields = catalogue.map((def) => ({
@@ -56,12 +63,21 @@ export class ViewBuilder {
     }));
   }
 
+  private fieldsFor(kind: string): CompiledField[] {
+    let list = this.byKind.get(kind);
+    if (!list) {
+      list = this.fields.filter((f) => !f.def.kinds || f.def.kinds.includes(kind));
+      this.byKind.set(kind, list);
+    }
+    return list;
+  }
+
   build(e: Entry): Obj {
     const out: Obj = {};
     const d = detail(e);
     if (d.request) out.request = { ...d.request };
     if (d.response) out.response = { ...d.response };
-    for (const f of this.fields) {
+    for (const f of this.fieldsFor(e.record.kind)) {
       let v = f.def.get(e);
       if (v === undefined || (f.isBool && v === false)) continue;
       if (f.isTime && typeof v === 'number') v = isoMicros(v);

@@ -24,6 +24,8 @@ export interface TcpStats {
   duplicateAcks: number;
   zeroWindow: number;
   gapBytes: number;
+  /** Keep-alive probes (seq = next - 1, 0 or 1 byte): neither data nor retransmissions. */
+  keepAlives?: number;
   finClient: boolean;
   finServer: boolean;
   rst: boolean;
@@ -52,4 +54,31 @@ export interface ConnectionFactory {
    * Used to decide which side is the client; falls back to "lower port is the server".
    */
   isServerPort(port: number): boolean;
+}
+
+/** Counters of one TcpAssembler (a snapshot: `stats()` returns a fresh object). */
+export interface TcpAssemblerStats {
+  /** TCP packets given to `packet()`. */
+  packets: number;
+  /** Packets dropped without effect: non-TCP, or bare ACK/FIN/RST on a tuple that just closed. */
+  ignoredPackets: number;
+  connectionsOpened: number;
+  connectionsClosed: number;
+  /** Connections tracked now. */
+  connectionsActive: number;
+  closedBy: Record<CloseReason, number>;
+  /** Payload bytes handed to `onData`. */
+  bytesDelivered: number;
+  /** Bytes reported missing through `onGap`, and how many `onGap` calls. */
+  gapBytes: number;
+  gaps: number;
+  /** Out-of-order bytes held (copied) waiting for a hole to fill: now and the peak. */
+  bufferedBytes: number;
+  bufferedBytesPeak: number;
+  /** How often each reassembly limit was hit (also counted in LimitCounters). */
+  limitHits: {
+    maxStreams: number;
+    maxBufferedBytesPerConnection: number;
+    maxBufferedBytesTotal: number;
+  };
 }
