@@ -2,18 +2,24 @@
  * `kubeshark dissect`: capture files → entries on stdout, summary on stderr. Takes its
  * dependencies as parameters so tests run it in-process with real streams.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ConfigTree } from '../config/load.ts';
 import { tapSettings } from '../config/tap.ts';
 import { ViewBuilder } from '../entry/view.ts';
-import { createPrinter, type OutputFormat } from '../output/printer.ts';
+import { createPrinter, type OutputFormat, type Printer } from '../output/printer.ts';
 import { formatSummary } from '../output/summary.ts';
 import { openCapture } from '../tap/capture/open.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
+import type { Dissector } from '../tap/dissectors/types.ts';
 import { Pipeline, type PipelineSummary } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
 import { KsError } from '../util/errors.ts';
+import type { TapSettings } from '../config/tap.ts';
+import { mergeShardSummaries, runSharded } from './dissect-shards.ts';
+
+/** Files at least this large are dissected by several processes when `workers` > 1. */
+export const SHARD_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface DissectOptions {
   files: string[];
@@ -25,39 +31,65 @@ export interface DissectOptions {
   stderr: Writable;
   width?: number;
   color?: (kind: 'dim' | 'err' | 'ok', s: string) => string;
-}
-
-function addSummary(into: PipelineSummary, s: PipelineSummary): void {
-  for (const k of [
-    'packets',
-    'bytes',
-    'decoded',
-    'tcpConnections',
-    'udpFlows',
-    'gaps',
-    'gapBytes',
-    'violations',
-    'detached',
-  ] as const) {
-    into[k] += s[k];
-  }
-  for (const key of ['entries', 'skipped', 'limitsHit'] as const) {
-    for (const [k, v] of Object.entries(s[key])) into[key][k] = (into[key][k] ?? 0) + v;
-  }
+  /** Processes for large jsonl runs (flow-hash shards); 1 = this process only. */
+  workers?: number;
+  /** How to start this program again, and the arguments children need (parallel runs). */
+  self?: string[];
+  childArgs?: string[];
+  /** Child mode: dissect only this shard, number entries after idBase, report on summaryFd. */
+  shard?: { index: number; count: number };
+  idBase?: number;
+  summaryFd?: number;
 }
 
 /** Checks the files up front so a typo fails before any output. */
 function checkFiles(files: string[]): void {
   if (files.length === 0)
     throw new KsError('KS_ERR_USAGE', 'no capture file given (use - for stdin)');
-  if (files.filter((f) => f === '-').length > 1)
+  if (files.filter((f) => f === '-').length > 1) {
     throw new KsError('KS_ERR_USAGE', 'stdin (-) can be read only once');
+  }
   for (const f of files) {
     if (f === '-') continue;
     if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
-    if (statSync(f).isDirectory())
+    if (statSync(f).isDirectory()) {
       throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
+    }
   }
+}
+
+/** One file through one in-process pipeline. Entries before any damage are flushed either way. */
+async function dissectFile(
+  file: string,
+  o: DissectOptions,
+  settings: TapSettings,
+  enabled: readonly Dissector[],
+  printer: Printer,
+  idBase: number,
+): Promise<{ summary: PipelineSummary; lastId: number; error?: unknown }> {
+  const pipeline = new Pipeline(
+    {
+      dissectors: enabled,
+      portMapping: settings.portMapping,
+      limits: settings.limits,
+      node: { name: settings.nodeName, ip: '' },
+      worker: settings.nodeName,
+      captureSource: 'pcap_file',
+      l4All: o.l4All,
+      shard: o.shard,
+      idBase,
+    },
+    (e) => printer.entry(e),
+  );
+  let error: unknown;
+  try {
+    await pump(openCapture(file), pipeline, () => waitDrain(o.stdout));
+  } catch (e) {
+    error = e;
+  }
+  pipeline.end();
+  const stride = o.shard?.count ?? 1;
+  return { summary: pipeline.summary(), lastId: pipeline.nextEntryId - stride, error };
 }
 
 export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
@@ -76,54 +108,75 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     color: o.color,
   });
   const started = performance.now();
-  const total: PipelineSummary = {
-    packets: 0,
-    bytes: 0,
-    decoded: 0,
-    skipped: {},
-    tcpConnections: 0,
-    udpFlows: 0,
-    entries: {},
-    gaps: 0,
-    gapBytes: 0,
-    violations: 0,
-    detached: 0,
-    limitsHit: {},
-  };
-  let nextId = 1;
+  const summaries: PipelineSummary[] = [];
+  let lastId = o.idBase ?? 0;
   let failure: unknown;
   for (const file of o.files) {
-    const pipeline = new Pipeline(
-      {
-        dissectors: enabled,
-        portMapping: settings.portMapping,
-        limits: settings.limits,
-        node: { name: settings.nodeName, ip: '' },
-        worker: settings.nodeName,
-        captureSource: 'pcap_file',
-        l4All: o.l4All,
-      },
-      (e) => printer.entry(e),
-    );
-    pipeline.nextEntryId = nextId;
-    try {
-      await pump(openCapture(file), pipeline, () => waitDrain(o.stdout));
-    } catch (e) {
-      failure = e;
+    const parallel =
+      (o.workers ?? 1) > 1 &&
+      !o.shard &&
+      o.self &&
+      o.format === 'jsonl' &&
+      file !== '-' &&
+      statSync(file).size >= SHARD_MIN_BYTES;
+    let r: { summary: PipelineSummary; lastId: number; error?: unknown };
+    if (parallel) {
+      printer.end(); // flush what earlier files printed before children write
+      r = await runSharded({
+        file,
+        workers: o.workers!,
+        idBase: lastId,
+        self: o.self!,
+        childArgs: [
+          ...(o.childArgs ?? []),
+          '--dissectors',
+          settings.enabledDissectors.join(','),
+          ...(o.l4All ? ['--l4'] : []),
+        ],
+        stdout: o.stdout,
+      });
+    } else {
+      r = await dissectFile(file, o, settings, enabled, printer, lastId);
     }
-    // Entries before any damage are true: flush them either way.
-    pipeline.end();
-    nextId = pipeline.nextEntryId;
-    addSummary(total, pipeline.summary());
-    if (failure) break;
+    summaries.push(r.summary);
+    lastId = Math.max(lastId, r.lastId);
+    if (r.error) {
+      failure = r.error;
+      break;
+    }
   }
   printer.end();
-  if (o.summary)
+  const total = summaries.reduce((acc, s) => addSummary(acc, s), mergeShardSummaries([]));
+  if (o.summaryFd !== undefined) {
+    writeSync(o.summaryFd, JSON.stringify({ summary: total, lastId }));
+  }
+  if (o.summary) {
     o.stderr.write(
       formatSummary(total, (performance.now() - started) / 1000, o.files.length) + '\n',
     );
+  }
   if (failure) throw failure;
   return total;
+}
+
+function addSummary(into: PipelineSummary, s: PipelineSummary): PipelineSummary {
+  for (const k of [
+    'packets',
+    'bytes',
+    'decoded',
+    'tcpConnections',
+    'udpFlows',
+    'gaps',
+    'gapBytes',
+    'violations',
+    'detached',
+  ] as const) {
+    into[k] += s[k];
+  }
+  for (const key of ['entries', 'skipped', 'limitsHit'] as const) {
+    for (const [k, v] of Object.entries(s[key])) into[key][k] = (into[key][k] ?? 0) + v;
+  }
+  return into;
 }
 
 function waitDrain(w: Writable): Promise<void> | undefined {

@@ -1,9 +1,43 @@
-import { Command, Option } from 'commander';
+import { availableParallelism } from 'node:os';
+import { isSea } from 'node:sea';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import chalk from 'chalk';
 import { outputFormats, type OutputFormat } from '../output/printer.ts';
 import { dissectors } from '../tap/dissectors/registry.ts';
-import { runDissect } from './dissect-runner.ts';
-import { resolveConfig } from './context.ts';
+import { runDissect, SHARD_MIN_BYTES } from './dissect-runner.ts';
+import { globalOptions, resolveConfig } from './context.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function shardSpec(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new InvalidArgumentError('must be i/n with i < n');
+  return { index, count };
+}
+
+/** argv that starts this program again: the executable itself, or node + loader + script. */
+function selfCommand(): string[] {
+  return isSea()
+    ? [process.execPath]
+    : [process.execPath, ...process.execArgv, process.argv[1] ?? ''];
+}
+
+interface DissectFlags {
+  output?: OutputFormat;
+  l4?: boolean;
+  dissectors?: string;
+  quiet?: boolean;
+  workers?: number;
+  shard?: { index: number; count: number };
+  idBase?: number;
+  summaryFd?: number;
+}
 
 export function dissectCommand(): Command {
   return new Command('dissect')
@@ -24,30 +58,42 @@ export function dissectCommand(): Command {
       `dissectors to run, comma-separated (${dissectors.map((d) => d.id).join(', ')}); sets tap.enabledDissectors`,
     )
     .option('-q, --quiet', 'no summary on stderr')
-    .action(
-      async (
-        files: string[],
-        opts: { output?: OutputFormat; l4?: boolean; dissectors?: string; quiet?: boolean },
-        cmd: Command,
-      ) => {
-        const config = resolveConfig(cmd, { 'tap.enabledDissectors': opts.dissectors });
-        const tty = !!process.stdout.isTTY;
-        const colorOn = tty && !process.env.NO_COLOR;
-        const summary = await runDissect({
-          files,
-          format: opts.output ?? (tty ? 'table' : 'jsonl'),
-          l4All: !!opts.l4,
-          summary: !opts.quiet,
-          config,
-          stdout: process.stdout,
-          stderr: process.stderr,
-          width: process.stdout.columns,
-          color: colorOn
-            ? (kind, s) =>
-                kind === 'dim' ? chalk.dim(s) : kind === 'err' ? chalk.red(s) : chalk.green(s)
-            : undefined,
-        });
-        void summary;
-      },
-    );
+    .option(
+      '--workers <n>',
+      `processes for -o jsonl over files of ${SHARD_MIN_BYTES / 1024 / 1024} MiB or more; flows are split between them by hash (default: CPU count, at most 4)`,
+      positiveInt,
+    )
+    .addOption(new Option('--shard <i/n>').argParser(shardSpec).hideHelp())
+    .addOption(new Option('--id-base <n>').argParser(Number).hideHelp())
+    .addOption(new Option('--summary-fd <fd>').argParser(Number).hideHelp())
+    .action(async (files: string[], opts: DissectFlags, cmd: Command) => {
+      const config = resolveConfig(cmd, { 'tap.enabledDissectors': opts.dissectors });
+      const g = globalOptions(cmd);
+      const tty = !!process.stdout.isTTY;
+      const colorOn = tty && !process.env.NO_COLOR;
+      await runDissect({
+        files,
+        format: opts.output ?? (tty ? 'table' : 'jsonl'),
+        l4All: !!opts.l4,
+        summary: !opts.quiet,
+        config,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        width: process.stdout.columns,
+        color: colorOn
+          ? (kind, s) =>
+              kind === 'dim' ? chalk.dim(s) : kind === 'err' ? chalk.red(s) : chalk.green(s)
+          : undefined,
+        workers: opts.workers ?? Math.min(availableParallelism(), 4),
+        self: selfCommand(),
+        childArgs: [
+          ...(g.config ? ['--config', g.config] : []),
+          ...g.set.flatMap((s) => ['--set', s]),
+          ...(g.debug ? ['--debug'] : []),
+        ],
+        shard: opts.shard,
+        idBase: opts.idBase,
+        summaryFd: opts.summaryFd,
+      });
+    });
 }

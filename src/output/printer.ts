@@ -154,7 +154,7 @@ class JsonlPrinter implements Printer {
     this.out = new Out(w);
   }
   entry(e: Entry): void {
-    this.out.write(JSON.stringify(this.view.build(e)) + '\n');
+    this.out.write(this.view.json(e) + '\n');
   }
   end(): void {
     this.out.flush();

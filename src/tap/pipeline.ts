@@ -38,6 +38,23 @@ export interface PipelineOptions {
   captureSource: CaptureSource;
   /** Emit L4 records for every connection/flow (default: only for those without L7 entries). */
   l4All: boolean;
+  /**
+   * Flow-hash sharding (as Zeek and Suricata balance load): this pipeline handles only the TCP
+   * connections and UDP flows whose symmetric address/port hash falls in shard `index` of
+   * `count`, and numbers its entries and flows `index + 1, index + 1 + count, …` so that shards
+   * never collide. Absent: everything, numbered 1, 2, 3…
+   */
+  shard?: { index: number; count: number };
+  /** Entry ids start after this (a run over several files continues numbering). */
+  idBase?: number;
+}
+
+/** Symmetric (direction-independent) hash of a flow's endpoints. */
+function flowHash(a: string, aPort: number, b: string, bPort: number): number {
+  let h = aPort + bPort;
+  for (let i = a.length - 4; i < a.length; i++) h += i >= 0 ? a.charCodeAt(i) : 0;
+  for (let i = b.length - 4; i < b.length; i++) h += i >= 0 ? b.charCodeAt(i) : 0;
+  return h;
 }
 
 export interface PipelineSummary {
@@ -191,7 +208,7 @@ abstract class FlowBase {
     const protocol =
       record.kind === 'tcp_conn' ? 'tcp' : record.kind === 'udp_flow' ? 'udp' : record.kind;
     const entry: Entry = {
-      id: this.p.nextEntryId++,
+      id: this.p.takeEntryId(),
       node_id: this.p.opts.node.name,
       worker: this.p.opts.worker,
       node: this.p.opts.node,
@@ -452,10 +469,12 @@ function joinCapped(parts: Buffer[], cap: number): Buffer {
 export class Pipeline implements ConnectionFactory {
   readonly counters = new LimitCounters();
   readonly stats: PipelineSummary;
-  nextEntryId = 1;
+  /** Next entry id to hand out; ids advance by the shard count. */
+  nextEntryId: number;
   /** Capture time of the latest packet (µs). */
   lastTs = 0;
-  private nextFlowId = 1;
+  private nextFlowId: number;
+  private readonly idStride: number;
   private readonly decoder: Decoder;
   private readonly tcp: TcpAssembler;
   private readonly udp = new Map<string, UdpFlow>();
@@ -492,8 +511,24 @@ export class Pipeline implements ConnectionFactory {
       tcp: opts.dissectors.filter((d) => d.transports.includes('tcp')),
       udp: opts.dissectors.filter((d) => d.transports.includes('udp')),
     };
+    const shard = opts.shard ?? { index: 0, count: 1 };
+    this.idStride = shard.count;
+    this.nextEntryId = (opts.idBase ?? 0) + shard.index + 1;
+    this.nextFlowId = shard.index + 1;
     this.decoder = new Decoder(opts.limits, this.counters);
     this.tcp = new TcpAssembler(this, opts.limits, this.counters);
+  }
+
+  takeEntryId(): number {
+    const id = this.nextEntryId;
+    this.nextEntryId += this.idStride;
+    return id;
+  }
+
+  private takeFlowId(): number {
+    const id = this.nextFlowId;
+    this.nextFlowId += this.idStride;
+    return id;
   }
 
   isServerPort(port: number): boolean {
@@ -517,7 +552,7 @@ export class Pipeline implements ConnectionFactory {
   }
 
   open(key: ConnectionKey, _ts: number, _synSeen: boolean): TcpConnectionHandler {
-    return new TcpFlow(this, this.nextFlowId++, key);
+    return new TcpFlow(this, this.takeFlowId(), key);
   }
 
   packet(pkt: Packet): void {
@@ -525,12 +560,17 @@ export class Pipeline implements ConnectionFactory {
     this.stats.bytes += pkt.origLen;
     this.lastTs = pkt.ts;
     const d = this.decoder.decode(pkt);
-    if (d) {
+    if (d && this.ownsFlow(d)) {
       if (d.transport === 'tcp') this.tcp.packet(d);
       else if (d.transport === 'udp') this.udpPacket(d);
     }
     if (++this.sincesweep >= SWEEP_EVERY_PACKETS || pkt.ts - this.lastSweepTs > 1e6)
       this.sweep(pkt.ts);
+  }
+
+  private ownsFlow(d: DecodedPacket): boolean {
+    const shard = this.opts.shard;
+    return !shard || flowHash(d.src, d.srcPort, d.dst, d.dstPort) % shard.count === shard.index;
   }
 
   private udpPacket(d: DecodedPacket): void {
@@ -550,7 +590,7 @@ export class Pipeline implements ConnectionFactory {
       const key = senderIsServer ? `${d.dst}|${d.dstPort}|${d.src}|${d.srcPort}` : fwd;
       flow = new UdpFlow(
         this,
-        this.nextFlowId++,
+        this.takeFlowId(),
         key,
         senderIsServer ? b : a,
         senderIsServer ? a : b,

@@ -46,7 +46,7 @@ export class KsError extends Error {
     super(message, options);
     this.name = 'KsError';
     this.code = code;
-    this.exitCode = exitFor[code];
+    this.exitCode = exitFor[code] ?? ExitCode.failure;
   }
 }
 

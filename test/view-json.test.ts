@@ -1,0 +1,82 @@
+/**
+ * The direct JSON writer (ViewBuilder.json, used by -o jsonl) must produce exactly
+ * JSON.stringify(ViewBuilder.build(e)) — same keys, values and order — for every entry of
+ * real captures of every protocol.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ViewBuilder } from '../src/entry/view.ts';
+import type { Entry } from '../src/entry/model.ts';
+import { openCapture } from '../src/tap/capture/open.ts';
+import { buildCatalogue, dissectors } from '../src/tap/dissectors/registry.ts';
+import { Pipeline } from '../src/tap/pipeline.ts';
+import { pump } from '../src/tap/run.ts';
+import { defaultLimits } from '../src/util/limits.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const corpus = join(root, '../shared/corpus');
+
+function captures(): string[] {
+  const out = [join(root, 'demo/shop.pcap')];
+  const dd = join(root, 'src/tap/dissectors');
+  for (const proto of readdirSync(dd)) {
+    const td = join(dd, proto, 'testdata');
+    if (existsSync(td)) for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) out.push(join(td, f));
+  }
+  for (const f of ['http/zeek-100-continue-chunked.pcap', 'dns/pcapplusplus-DnsPackets-udp.pcap', 'websocket/zeek-jupyter-websocket.pcap', 'mixed/mercury-emix.pcap']) {
+    if (existsSync(join(corpus, f))) out.push(join(corpus, f));
+  }
+  return out;
+}
+
+async function entriesOf(file: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  const p = new Pipeline(
+    {
+      dissectors,
+      portMapping: {},
+      limits: defaultLimits,
+      node: { name: 'n', ip: '' },
+      worker: 'w',
+      captureSource: 'pcap_file',
+      l4All: true,
+    },
+    (e) => entries.push(e),
+  );
+  await pump(openCapture(file), p);
+  p.end();
+  return entries;
+}
+
+test('ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures', async () => {
+  const view = new ViewBuilder(buildCatalogue());
+  let n = 0;
+  for (const file of captures()) {
+    for (const e of await entriesOf(file)) {
+      assert.equal(view.json(e), JSON.stringify(view.build(e)), `${file} entry ${e.id}`);
+      n++;
+    }
+  }
+  assert.ok(n > 200, `checked ${n} entries`);
+});
+
+test('ViewBuilder.json equals build for entries with errors and odd values', () => {
+  const view = new ViewBuilder(buildCatalogue());
+  const e: Entry = {
+    id: 7, node_id: 'n', worker: 'w', node: { name: 'n', ip: '' }, timestamp: 1.5e15, elapsed_time: 0,
+    src: { ip: '::1', port: 1 }, dst: { ip: '::1', port: 2, pod: { name: 'p"q', namespace: 'ns' } },
+    transport: 'tcp', protocol: 'http', flow_id: 3, conn_id: 3, stream: 'tcp-3', index: 0,
+    capture_source: 'pcap_file', requestSize: 10, responseSize: 0,
+    record: {
+      kind: 'http',
+      request: {
+        method: 'GET', url: '/\u2028', path: '/\u2028', query: { 'a"': 'b\\' }, httpVersion: 'HTTP/1.1',
+        headers: {}, headersList: [], cookies: {}, headersSize: 10, body: { size: 0 }, ts: 1.5e15,
+      },
+    },
+    error: { code: 'KS_NO_RESPONSE', message: 'no "response"' },
+  };
+  assert.equal(view.json(e), JSON.stringify(view.build(e)));
+});
