@@ -22,7 +22,11 @@ export function dissectorById(id: string): Dissector | undefined {
  */
 export function buildCatalogue(list: readonly Dissector[] = dissectors): FieldDef[] {
   const byName = new Map<string, FieldDef>();
-  for (const f of [...commonFields, ...list.flatMap((d) => d.fields)]) {
+  const all = [
+    ...commonFields,
+    ...list.flatMap((d) => d.fields.map((f) => (f.kinds ? f : { ...f, kinds: [d.id] }))),
+  ];
+  for (const f of all) {
     const prev = byName.get(f.name);
     if (!prev) {
       byName.set(f.name, f);
@@ -32,7 +36,8 @@ export function buildCatalogue(list: readonly Dissector[] = dissectors): FieldDe
       throw new Error(`KFL field ${f.name} declared as ${prev.type} and ${f.type}`);
     }
     const [a, b] = [prev.get, f.get];
-    byName.set(f.name, { ...prev, get: (e) => a(e) ?? b(e) });
+    const kinds = prev.kinds && f.kinds ? [...new Set([...prev.kinds, ...f.kinds])] : undefined;
+    byName.set(f.name, { ...prev, kinds, get: (e) => a(e) ?? b(e) });
   }
   return [...byName.values()];
 }

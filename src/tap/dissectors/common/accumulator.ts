@@ -34,7 +34,10 @@ export class ByteAccumulator {
       this.clear();
       return;
     }
-    if (view.buffer === this.store.buffer && view.byteOffset === this.store.byteOffset + this.start) {
+    if (
+      view.buffer === this.store.buffer &&
+      view.byteOffset === this.store.byteOffset + this.start
+    ) {
       this.start += consumed; // the view is our own storage: just advance
       return;
     }

@@ -40,13 +40,16 @@ export function decompressBounded(
 ): DecompressResult {
   if (cap <= 0) return { output: EMPTY, capped: input.length > 0 };
   try {
-    return { output: inflate(coding, input, cap, opts.partial === true, opts.dictionary), capped: false };
+    return {
+      output: inflate(coding, input, cap, opts.partial === true, opts.dictionary),
+      capped: false,
+    };
   } catch (err) {
     if (!isTooLarge(err)) return { output: EMPTY, capped: false, error: errorMessage(err) };
   }
   let lo = 0;
   let hi = input.length - 1;
-  let best = EMPTY;
+  let best: Buffer = EMPTY;
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1;
     try {
@@ -59,11 +62,19 @@ export function decompressBounded(
   return { output: best, capped: true };
 }
 
-function inflate(coding: Coding, input: Buffer, cap: number, partial: boolean, dictionary?: Buffer): Buffer {
+function inflate(
+  coding: Coding,
+  input: Buffer,
+  cap: number,
+  partial: boolean,
+  dictionary?: Buffer,
+): Buffer {
   if (coding === 'br') {
     return zlib.brotliDecompressSync(input, {
       maxOutputLength: cap,
-      finishFlush: partial ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.BROTLI_OPERATION_FINISH,
+      finishFlush: partial
+        ? zlib.constants.BROTLI_OPERATION_FLUSH
+        : zlib.constants.BROTLI_OPERATION_FINISH,
     });
   }
   const o: zlib.ZlibOptions = { maxOutputLength: cap };
@@ -82,7 +93,9 @@ function hasZlibHeader(b: Buffer): boolean {
 }
 
 function isTooLarge(err: unknown): boolean {
-  return err instanceof RangeError && (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  return (
+    err instanceof RangeError && (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+  );
 }
 
 function errorMessage(err: unknown): string {
@@ -97,16 +110,46 @@ function errorMessage(err: unknown): string {
 export function textOrBase64(bytes: Buffer, cut: boolean): { text: string } | { base64: string } {
   const end = cut ? completeUtf8Prefix(bytes) : bytes.length;
   const view = end === bytes.length ? bytes : bytes.subarray(0, end);
-  if (isPrintable(view) && isUtf8(view)) return { text: view.toString('utf8') };
+  if (!hasControlBytes(view) && isUtf8(view)) return { text: view.toString('utf8') };
   return { base64: bytes.toString('base64') };
 }
 
-function isPrintable(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return false;
+/** C0 controls other than TAB, LF, CR, and DEL. */
+function isControl(c: number): boolean {
+  return (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f;
+}
+
+/**
+ * Any control byte? Bodies are scanned on the hot path, so four bytes at a time: a word is only
+ * examined byte by byte when it holds a byte below 0x20 or equal to 0x7f (SWAR "has less" /
+ * "has zero" tests).
+ */
+function hasControlBytes(b: Buffer): boolean {
+  const n = b.length;
+  let i = 0;
+  const head = Math.min(n, (4 - (b.byteOffset & 3)) & 3);
+  for (; i < head; i++) if (isControl(b[i]!)) return true;
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const u32 = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    for (let w = 0; w < words; w++) {
+      const x = u32[w]!;
+      const y = x ^ 0x7f7f7f7f;
+      if ((((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) {
+        const p = i + w * 4;
+        if (
+          isControl(b[p]!) ||
+          isControl(b[p + 1]!) ||
+          isControl(b[p + 2]!) ||
+          isControl(b[p + 3]!)
+        )
+          return true;
+      }
+    }
+    i += words * 4;
   }
-  return true;
+  for (; i < n; i++) if (isControl(b[i]!)) return true;
+  return false;
 }
 
 /** Length of `b` without a trailing, incomplete UTF-8 sequence. */

@@ -1,0 +1,103 @@
+/** KFL fields of HTTP/1.x entries (names and types exactly as KFL2: ../../../../../shared/KFL.md). */
+import type { FieldDef } from '../../../entry/fields.ts';
+import type { Entry, HttpRecord } from '../../../entry/model.ts';
+
+function http(e: Entry): HttpRecord | undefined {
+  return e.record.kind === 'http' ? e.record : undefined;
+}
+
+export const httpFields: readonly FieldDef[] = [
+  {
+    name: 'http',
+    type: 'bool',
+    doc: 'The entry is an HTTP/1.x request/response pair.',
+    get: (e) => (e.record.kind === 'http' ? true : undefined),
+  },
+  {
+    name: 'method',
+    type: 'string',
+    doc: 'Request method, e.g. GET.',
+    get: (e) => http(e)?.request?.method,
+  },
+  {
+    name: 'url',
+    type: 'string',
+    doc: 'Request target as sent: path and query (absolute URL when sent to a proxy).',
+    get: (e) => http(e)?.request?.url,
+  },
+  {
+    name: 'path',
+    type: 'string',
+    doc: 'Request path without the query string.',
+    get: (e) => http(e)?.request?.path,
+  },
+  {
+    name: 'http_version',
+    type: 'string',
+    doc: 'Protocol version, e.g. HTTP/1.1 (the request’s, else the response’s).',
+    get: (e) => {
+      const r = http(e);
+      return r?.request?.httpVersion ?? r?.response?.httpVersion;
+    },
+  },
+  {
+    name: 'status_code',
+    type: 'int',
+    doc: 'HTTP response status code.',
+    get: (e) => http(e)?.response?.statusCode,
+  },
+  {
+    name: 'query_string',
+    type: 'map<string,string>',
+    doc: 'Query parameters, percent-decoded; repeated keys joined with ",".',
+    get: (e) => http(e)?.request?.query,
+  },
+  {
+    name: 'request.headers',
+    type: 'map<string,string>',
+    doc: 'Request headers by lower-case name; repeated headers joined with ", ".',
+    get: (e) => http(e)?.request?.headers,
+  },
+  {
+    name: 'response.headers',
+    type: 'map<string,string>',
+    doc: 'Response headers by lower-case name; repeated headers joined with ", ".',
+    get: (e) => http(e)?.response?.headers,
+  },
+  {
+    name: 'request.cookies',
+    type: 'map<string,string>',
+    doc: 'Cookies sent in the Cookie header (name → value).',
+    get: (e) => http(e)?.request?.cookies,
+  },
+  {
+    name: 'response.cookies',
+    type: 'map<string,string>',
+    doc: 'Cookies set by Set-Cookie headers (name → value, attributes dropped).',
+    get: (e) => http(e)?.response?.cookies,
+  },
+  {
+    name: 'request_headers_size',
+    type: 'int',
+    doc: 'Bytes of the request line and headers, blank line included.',
+    get: (e) => http(e)?.request?.headersSize,
+  },
+  {
+    name: 'request_body_size',
+    type: 'int',
+    doc: 'Bytes of the request body on the wire (de-chunked, before decompression).',
+    get: (e) => http(e)?.request?.body.size,
+  },
+  {
+    name: 'response_headers_size',
+    type: 'int',
+    doc: 'Bytes of the status line and headers, blank line included.',
+    get: (e) => http(e)?.response?.headersSize,
+  },
+  {
+    name: 'response_body_size',
+    type: 'int',
+    doc: 'Bytes of the response body on the wire (de-chunked, before decompression).',
+    get: (e) => http(e)?.response?.body.size,
+  },
+];
