@@ -43,7 +43,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  minify: process.env.KS_NO_MINIFY !== "1",
+  minify: process.env.KS_NO_MINIFY !== '1',
   keepNames: false,
   sourcemap: false,
   legalComments: 'none',

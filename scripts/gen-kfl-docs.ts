@@ -20,7 +20,7 @@ export function render(): string {
     '',
     'Generated from the field catalogue by `scripts/gen-kfl-docs.ts` — do not edit by hand.',
     'Names follow KFL2 (../shared/KFL.md); the JSON output (docs/output.md) uses the same names.',
-    'A field that does not apply to an entry is absent from its JSON and reads as its type\'s',
+    "A field that does not apply to an entry is absent from its JSON and reads as its type's",
     'default in a filter (`""`, `0`, `false`, `[]`, `{}`).',
     '',
     '## Every entry',

@@ -24,13 +24,22 @@ test('dist/kubeshark version prints the package version', { skip }, async () => 
 });
 
 test('dist/kubeshark dissects the demo capture on its own', { skip }, async () => {
-  const r = await execa(exe, ['dissect', '-o', 'jsonl', join(root, 'demo/shop.pcap')], { env, extendEnv: false });
+  const r = await execa(exe, ['dissect', '-o', 'jsonl', join(root, 'demo/shop.pcap')], {
+    env,
+    extendEnv: false,
+  });
   const views = r.stdout.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const http = views.filter((v) => v.http === true);
   assert.ok(http.length >= 9, `expected the shop API calls, got ${http.length}`);
   assert.ok(http.some((v) => v.path === '/api/checkout' && v.status_code === 503));
-  assert.ok(views.some((v) => v.dns === true && v.status_code === 3), 'NXDOMAIN lookup');
-  assert.ok(views.some((v) => v.ws === true && v.ws_opcode === 'close'), 'websocket close');
+  assert.ok(
+    views.some((v) => v.dns === true && v.status_code === 3),
+    'NXDOMAIN lookup',
+  );
+  assert.ok(
+    views.some((v) => v.ws === true && v.ws_opcode === 'close'),
+    'websocket close',
+  );
   assert.match(r.stderr, /packets: \d+/);
 });
 
@@ -42,7 +51,11 @@ test('dist/kubeshark errors are one line with a stable code and exit code', { sk
   assert.equal(r.exitCode, 3);
   assert.match(r.stderr, /not a pcap or pcapng capture.*\[KS_ERR_CAPTURE_FORMAT\]/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace without --debug');
-  const bad = await execa(exe, ['--set', 'tap.nope=1', 'config'], { env, extendEnv: false, reject: false });
+  const bad = await execa(exe, ['--set', 'tap.nope=1', 'config'], {
+    env,
+    extendEnv: false,
+    reject: false,
+  });
   assert.equal(bad.exitCode, 4);
   assert.match(bad.stderr, /unknown config key `tap\.nope`/);
 });

@@ -21,7 +21,13 @@ interface OracleFile {
   counts: Record<string, number>;
 }
 
-type Counts = { httpRequests: number; httpResponses: number; dnsQueries: number; dnsResponses: number; wsFrames: number };
+type Counts = {
+  httpRequests: number;
+  httpResponses: number;
+  dnsQueries: number;
+  dnsResponses: number;
+  wsFrames: number;
+};
 
 /** Known, explained differences: ours = tshark + delta. */
 const DIFFERENCES: Record<string, { delta: Partial<Counts>; why: string }> = {
@@ -56,7 +62,7 @@ const DIFFERENCES: Record<string, { delta: Partial<Counts>; why: string }> = {
   'mixed/mercury-capture2.pcap': {
     delta: { httpRequests: -4, httpResponses: +48 },
     why:
-      '4 of tshark\'s requests are SSDP M-SEARCH over UDP. The capture holds every loopback packet twice (captured on ' +
+      "4 of tshark's requests are SSDP M-SEARCH over UDP. The capture holds every loopback packet twice (captured on " +
       '"any"); tshark takes each copy for a retransmission and never completes the close-delimited HTTP/1.0 302/200 ' +
       'responses of the 127.0.0.1:80 SimpleHTTP server (e.g. frames 5045-5052 show "HTTP/1.0 302 Found [TCP segment ' +
       'of a reassembled PDU]" and no response). We drop the duplicate copies and complete all 48: their headers and ' +
@@ -64,9 +70,27 @@ const DIFFERENCES: Record<string, { delta: Partial<Counts>; why: string }> = {
   },
 };
 
+/** The parts of an entry's JSON view these counts read. */
+interface CountedView {
+  http?: boolean;
+  dns?: boolean;
+  ws?: boolean;
+  method?: string;
+  dns_request?: boolean;
+  dns_response?: boolean;
+  request?: { retransmissions?: number; frames?: number };
+  response?: { informational?: unknown[]; frames?: number };
+}
+
 function ours(views: Record<string, unknown>[]): Counts {
-  const c: Counts = { httpRequests: 0, httpResponses: 0, dnsQueries: 0, dnsResponses: 0, wsFrames: 0 };
-  for (const v of views as Record<string, any>[]) {
+  const c: Counts = {
+    httpRequests: 0,
+    httpResponses: 0,
+    dnsQueries: 0,
+    dnsResponses: 0,
+    wsFrames: 0,
+  };
+  for (const v of views as CountedView[]) {
     if (v.http) {
       if (v.method) c.httpRequests++;
       if (v.response) c.httpResponses += 1 + (v.response.informational?.length ?? 0);
@@ -74,7 +98,7 @@ function ours(views: Record<string, unknown>[]): Counts {
       if (v.dns_request) c.dnsQueries += 1 + (v.request?.retransmissions ?? 0);
       if (v.dns_response) c.dnsResponses++;
     } else if (v.ws) {
-      c.wsFrames += (v.request ?? v.response).frames as number;
+      c.wsFrames += (v.request ?? v.response)?.frames ?? 0;
     }
   }
   return c;
@@ -101,7 +125,11 @@ test('corpus is present', { skip: oracle ? false : `${oraclePath} not found` }, 
 for (const f of oracle?.files ?? []) {
   const c = f.counts;
   const relevant =
-    (c.http_requests ?? 0) + (c.http_responses ?? 0) + (c.dns_queries ?? 0) + (c.websocket_messages ?? 0) > 0;
+    (c.http_requests ?? 0) +
+      (c.http_responses ?? 0) +
+      (c.dns_queries ?? 0) +
+      (c.websocket_messages ?? 0) >
+    0;
   if (!relevant) continue;
   test(`corpus ${f.path}: counts match tshark`, async () => {
     const r = await dissectViews([join(corpus, f.path)], { sets: portHints(f.decode_as) });

@@ -38,7 +38,8 @@ for (const c of cases()) {
     const actual = r.views.map((v) => JSON.stringify(v)).join('\n') + '\n';
     const goldenPath = c.pcap.replace(/\.pcap(ng)?$/, '.golden.jsonl');
     if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) {
-      if (process.env.CI && !existsSync(goldenPath)) assert.fail(`missing golden file ${goldenPath}`);
+      if (process.env.CI && !existsSync(goldenPath))
+        assert.fail(`missing golden file ${goldenPath}`);
       writeFileSync(goldenPath, actual);
       return;
     }

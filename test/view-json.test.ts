@@ -23,9 +23,15 @@ function captures(): string[] {
   const dd = join(root, 'src/tap/dissectors');
   for (const proto of readdirSync(dd)) {
     const td = join(dd, proto, 'testdata');
-    if (existsSync(td)) for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) out.push(join(td, f));
+    if (existsSync(td))
+      for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) out.push(join(td, f));
   }
-  for (const f of ['http/zeek-100-continue-chunked.pcap', 'dns/pcapplusplus-DnsPackets-udp.pcap', 'websocket/zeek-jupyter-websocket.pcap', 'mixed/mercury-emix.pcap']) {
+  for (const f of [
+    'http/zeek-100-continue-chunked.pcap',
+    'dns/pcapplusplus-DnsPackets-udp.pcap',
+    'websocket/zeek-jupyter-websocket.pcap',
+    'mixed/mercury-emix.pcap',
+  ]) {
     if (existsSync(join(corpus, f))) out.push(join(corpus, f));
   }
   return out;
@@ -65,15 +71,37 @@ test('ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures
 test('ViewBuilder.json equals build for entries with errors and odd values', () => {
   const view = new ViewBuilder(buildCatalogue());
   const e: Entry = {
-    id: 7, node_id: 'n', worker: 'w', node: { name: 'n', ip: '' }, timestamp: 1.5e15, elapsed_time: 0,
-    src: { ip: '::1', port: 1 }, dst: { ip: '::1', port: 2, pod: { name: 'p"q', namespace: 'ns' } },
-    transport: 'tcp', protocol: 'http', flow_id: 3, conn_id: 3, stream: 'tcp-3', index: 0,
-    capture_source: 'pcap_file', requestSize: 10, responseSize: 0,
+    id: 7,
+    node_id: 'n',
+    worker: 'w',
+    node: { name: 'n', ip: '' },
+    timestamp: 1.5e15,
+    elapsed_time: 0,
+    src: { ip: '::1', port: 1 },
+    dst: { ip: '::1', port: 2, pod: { name: 'p"q', namespace: 'ns' } },
+    transport: 'tcp',
+    protocol: 'http',
+    flow_id: 3,
+    conn_id: 3,
+    stream: 'tcp-3',
+    index: 0,
+    capture_source: 'pcap_file',
+    requestSize: 10,
+    responseSize: 0,
     record: {
       kind: 'http',
       request: {
-        method: 'GET', url: '/\u2028', path: '/\u2028', query: { 'a"': 'b\\' }, httpVersion: 'HTTP/1.1',
-        headers: {}, headersList: [], cookies: {}, headersSize: 10, body: { size: 0 }, ts: 1.5e15,
+        method: 'GET',
+        url: '/\u2028',
+        path: '/\u2028',
+        query: { 'a"': 'b\\' },
+        httpVersion: 'HTTP/1.1',
+        headers: {},
+        headersList: [],
+        cookies: {},
+        headersSize: 10,
+        body: { size: 0 },
+        ts: 1.5e15,
       },
     },
     error: { code: 'KS_NO_RESPONSE', message: 'no "response"' },

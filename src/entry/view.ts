@@ -218,7 +218,8 @@ export class ViewBuilder {
       s += (s ? ',"' : '"') + key + '":{' + (body ? body + added : added.slice(1)) + '}';
     }
     for (const node of this.treeFor(e.record.kind)) {
-      if ((node.key === 'request' && d.request) || (node.key === 'response' && d.response)) continue;
+      if ((node.key === 'request' && d.request) || (node.key === 'response' && d.response))
+        continue;
       const v = this.nodeJson(node, e);
       if (v !== undefined) s += (s ? ',' : '') + node.keyJson + v;
     }

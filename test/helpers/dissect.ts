@@ -54,5 +54,10 @@ export async function dissectViews(
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { views, summary: summary ?? (undefined as unknown as PipelineSummary), stderr: stderr.text(), error };
+  return {
+    views,
+    summary: summary ?? (undefined as unknown as PipelineSummary),
+    stderr: stderr.text(),
+    error,
+  };
 }
