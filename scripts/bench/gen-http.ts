@@ -7,7 +7,7 @@ import http from 'node:http';
 
 const port = Number(process.argv[2] ?? 0);
 const pairs = Number(process.argv[3] ?? 50000);
-const concurrency = 8;
+const concurrency = Number(process.env.CONCURRENCY ?? 8);
 
 const items = Array.from({ length: 12 }, (_, i) => ({
   id: i,

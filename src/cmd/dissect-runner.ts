@@ -18,9 +18,6 @@ import { KsError } from '../util/errors.ts';
 import type { TapSettings } from '../config/tap.ts';
 import { mergeShardSummaries, runSharded } from './dissect-shards.ts';
 
-/** Files at least this large are dissected by several processes when `workers` > 1. */
-export const SHARD_MIN_BYTES = 32 * 1024 * 1024;
-
 export interface DissectOptions {
   files: string[];
   format: OutputFormat;
@@ -31,7 +28,7 @@ export interface DissectOptions {
   stderr: Writable;
   width?: number;
   color?: (kind: 'dim' | 'err' | 'ok', s: string) => string;
-  /** Processes for large jsonl runs (flow-hash shards); 1 = this process only. */
+  /** Processes for jsonl runs over files (flow-hash shards); 1 = this process only. */
   workers?: number;
   /** How to start this program again, and the arguments children need (parallel runs). */
   self?: string[];
@@ -94,6 +91,12 @@ async function dissectFile(
 
 export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
   checkFiles(o.files);
+  if ((o.workers ?? 1) > 1 && o.format !== 'jsonl') {
+    throw new KsError(
+      'KS_ERR_USAGE',
+      '--workers needs -o jsonl (parallel output is one line per entry)',
+    );
+  }
   const settings = tapSettings(
     o.config,
     dissectors.map((d) => d.id),
@@ -112,13 +115,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
   let lastId = o.idBase ?? 0;
   let failure: unknown;
   for (const file of o.files) {
-    const parallel =
-      (o.workers ?? 1) > 1 &&
-      !o.shard &&
-      o.self &&
-      o.format === 'jsonl' &&
-      file !== '-' &&
-      statSync(file).size >= SHARD_MIN_BYTES;
+    const parallel = (o.workers ?? 1) > 1 && !o.shard && o.self && file !== '-';
     let r: { summary: PipelineSummary; lastId: number; error?: unknown };
     if (parallel) {
       printer.end(); // flush what earlier files printed before children write

@@ -1,10 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { isSea } from 'node:sea';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import chalk from 'chalk';
 import { outputFormats, type OutputFormat } from '../output/printer.ts';
 import { dissectors } from '../tap/dissectors/registry.ts';
-import { runDissect, SHARD_MIN_BYTES } from './dissect-runner.ts';
+import { runDissect } from './dissect-runner.ts';
 import { globalOptions, resolveConfig } from './context.ts';
 
 function positiveInt(v: string): number {
@@ -60,7 +59,7 @@ export function dissectCommand(): Command {
     .option('-q, --quiet', 'no summary on stderr')
     .option(
       '--workers <n>',
-      `processes for -o jsonl over files of ${SHARD_MIN_BYTES / 1024 / 1024} MiB or more; flows are split between them by hash (default: CPU count, at most 4)`,
+      'dissect each file in n processes, splitting its connections between them by hash (needs -o jsonl; pays off on captures with many connections; entry order then interleaves)',
       positiveInt,
     )
     .addOption(new Option('--shard <i/n>').argParser(shardSpec).hideHelp())
@@ -84,7 +83,7 @@ export function dissectCommand(): Command {
           ? (kind, s) =>
               kind === 'dim' ? chalk.dim(s) : kind === 'err' ? chalk.red(s) : chalk.green(s)
           : undefined,
-        workers: opts.workers ?? Math.min(availableParallelism(), 4),
+        workers: opts.workers ?? 1,
         self: selfCommand(),
         childArgs: [
           ...(g.config ? ['--config', g.config] : []),

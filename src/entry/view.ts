@@ -89,7 +89,7 @@ function enc(v: unknown): string | undefined {
 }
 
 /** Writes the detail's keys (without braces), letting KFL values override same-named keys. */
-function detailJson(d: Detail, overrides: Map<string, string>): string {
+function detailJson(d: Detail, overrides: ReadonlyMap<string, string>): string {
   let s = '';
   for (const k in d.msg) {
     if (HIDDEN_KEYS.has(k)) continue;
@@ -194,45 +194,46 @@ export class ViewBuilder {
 
   /** The view as JSON text: exactly `JSON.stringify(this.build(e))`. */
   json(e: Entry): string {
+    const kind = e.record.kind;
+    let c = this.compiled.get(kind);
+    if (!c) {
+      c = this.compile(kind);
+      this.compiled.set(kind, c);
+    }
     const d = details(e);
     let s = '';
     // The detail groups come first, as in build(); their KFL children merge into them.
-    for (const [key, detail] of [
-      ['request', d.request],
-      ['response', d.response],
-    ] as const) {
-      if (!detail) continue;
-      const node = this.treeFor(e.record.kind).find((n) => n.key === key);
-      const overrides = new Map<string, string>();
-      let added = '';
-      for (const child of node?.children ?? []) {
-        const v = this.nodeJson(child, e);
-        if (v === undefined) continue;
-        if (Object.hasOwn(detail.msg, child.key) && !HIDDEN_KEYS.has(child.key)) {
-          overrides.set(child.key, v);
-        } else {
-          added += ',' + child.keyJson + v;
-        }
-      }
-      const body = detailJson(detail, overrides);
-      s += (s ? ',"' : '"') + key + '":{' + (body ? body + added : added.slice(1)) + '}';
+    if (d.request) s = '"request":' + this.detailGroup(d.request, c.request, e);
+    if (d.response) {
+      s += (s ? ',"response":' : '"response":') + this.detailGroup(d.response, c.response, e);
     }
-    for (const node of this.treeFor(e.record.kind)) {
-      if ((node.key === 'request' && d.request) || (node.key === 'response' && d.response))
-        continue;
-      const v = this.nodeJson(node, e);
-      if (v !== undefined) s += (s ? ',' : '') + node.keyJson + v;
-    }
+    const rest = c.rest(e, !d.request, !d.response);
+    if (rest) s += (s ? ',' : '') + rest;
     if (e.error) s += (s ? ',' : '') + '"error":' + JSON.stringify(e.error);
     return '{' + s + '}';
   }
 
-  /** JSON of a node's value, or undefined when nothing in it applies. */
-  private nodeJson(node: Node, e: Entry): string | undefined {
-    if (node.field) {
-      // A field and a group of the same name: the group's object wins in build(); fields only.
-      if (!node.children) return enc(this.value(node.field, e));
+  private readonly compiled = new Map<string, Compiled>();
+
+  private detailGroup(detail: Detail, children: Node[], e: Entry): string {
+    let overrides: Map<string, string> | undefined;
+    let added = '';
+    for (const child of children) {
+      const v = this.nodeJson(child, e);
+      if (v === undefined) continue;
+      if (Object.hasOwn(detail.msg, child.key) && !HIDDEN_KEYS.has(child.key)) {
+        (overrides ??= new Map()).set(child.key, v);
+      } else {
+        added += ',' + child.keyJson + v;
+      }
     }
+    const body = detailJson(detail, overrides ?? NO_OVERRIDES);
+    return '{' + (body ? body + added : added.slice(1)) + '}';
+  }
+
+  /** JSON of a node's value, or undefined when nothing in it applies (detail children only). */
+  private nodeJson(node: Node, e: Entry): string | undefined {
+    if (node.field && !node.children) return enc(this.value(node.field, e));
     let s = '';
     for (const child of node.children ?? []) {
       const v = this.nodeJson(child, e);
@@ -240,4 +241,87 @@ export class ViewBuilder {
     }
     return s ? '{' + s + '}' : undefined;
   }
+
+  /**
+   * Generates, per record kind, one straight-line function that writes every top-level field
+   * and group (this is the per-entry hot path: no tree walk, no type dispatch). Groups `src` and
+   * `dst` depend only on their Endpoint object, which a flow shares by all its entries: their
+   * JSON is memoised per Endpoint.
+   */
+  private compile(kind: string): Compiled {
+    const tree = this.treeFor(kind);
+    const getters: ((e: Entry) => unknown)[] = [];
+    let tmp = 0;
+    const emit = (nodes: Node[], out: string, entry: string): string => {
+      let code = '';
+      for (const node of nodes) {
+        const key = JSON.stringify(node.keyJson);
+        const sep = `(${out} ? ',' : '') + ${key}`;
+        if (node.field && !node.children) {
+          const f = node.field;
+          getters.push(f.def.get);
+          code += `v = g[${getters.length - 1}](${entry});\n`;
+          if (f.isBool) {
+            code += `if (v === true) ${out} += ${sep} + 'true'; else if (v !== undefined && v !== false) { x = enc(v); if (x !== undefined) ${out} += ${sep} + x; }\n`;
+          } else if (f.isTime) {
+            code += `if (typeof v === 'number') ${out} += ${sep} + '"' + iso(v) + '"'; else if (v !== undefined) { x = enc(v); if (x !== undefined) ${out} += ${sep} + x; }\n`;
+          } else if (f.def.type === 'int') {
+            code += `if (typeof v === 'number' && Number.isFinite(v)) ${out} += ${sep} + v; else if (v !== undefined) { x = enc(v); if (x !== undefined) ${out} += ${sep} + x; }\n`;
+          } else if (f.def.type === 'string') {
+            code += `if (typeof v === 'string') ${out} += ${sep} + JSON.stringify(v); else if (v !== undefined) { x = enc(v); if (x !== undefined) ${out} += ${sep} + x; }\n`;
+          } else {
+            code += `if (v !== undefined) { x = enc(v); if (x !== undefined) ${out} += ${sep} + x; }\n`;
+          }
+        } else {
+          const t = `t${tmp++}`;
+          const inner = emit(node.children ?? [], t, entry);
+          const group = `let ${t} = '';\n${inner}`;
+          if (node.key === 'src' || node.key === 'dst') {
+            // Memoised per Endpoint object (see above).
+            code += `{ const ep = ${entry}.${node.key}; let ${t}m = memo.get(ep);\n`;
+            code += `if (${t}m === undefined) { ${group} ${t}m = ${t}; memo.set(ep, ${t}m); }\n`;
+            code += `if (${t}m) ${out} += ${sep} + '{' + ${t}m + '}'; }\n`;
+          } else {
+            // Top-level request/response are written by detailGroup when the entry has that
+            // detail; here only when it has not.
+            const guard =
+              out === 's' && node.key === 'request'
+                ? 'if (noReq) '
+                : out === 's' && node.key === 'response'
+                  ? 'if (noResp) '
+                  : '';
+            code += `${guard}{ ${group} if (${t}) ${out} += ${sep} + '{' + ${t} + '}'; }\n`;
+          }
+        }
+      }
+      return code;
+    };
+    const body = emit(tree, 's', 'e');
+    const factory = new Function(
+      'g',
+      'enc',
+      'iso',
+      'memo',
+      `return function rest(e, noReq, noResp) { let s = '', v, x;\n${body}return s; };`,
+    ) as (
+      g: ((e: Entry) => unknown)[],
+      encode: typeof enc,
+      iso: typeof isoMicros,
+      memo: WeakMap<object, string>,
+    ) => Compiled['rest'];
+    return {
+      rest: factory(getters, enc, isoMicros, new WeakMap()),
+      request: tree.find((n) => n.key === 'request')?.children ?? [],
+      response: tree.find((n) => n.key === 'response')?.children ?? [],
+    };
+  }
 }
+
+interface Compiled {
+  /** Every top-level node but the detail groups present on the entry. */
+  rest: (e: Entry, noReq: boolean, noResp: boolean) => string;
+  request: Node[];
+  response: Node[];
+}
+
+const NO_OVERRIDES: ReadonlyMap<string, string> = new Map();

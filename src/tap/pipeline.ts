@@ -49,12 +49,22 @@ export interface PipelineOptions {
   idBase?: number;
 }
 
-/** Symmetric (direction-independent) hash of a flow's endpoints. */
+/** Mixes one endpoint (address + port) into 32 well-spread bits. */
+function endpointHash(ip: string, port: number): number {
+  let h = port;
+  for (let i = 0; i < ip.length; i++) h = Math.imul(h ^ ip.charCodeAt(i), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+/**
+ * Symmetric (direction-independent) hash of a flow's endpoints. Ports are mixed, not summed:
+ * Linux hands out ephemeral ports of one parity, so a plain sum would put every connection to
+ * one server in the same shard.
+ */
 function flowHash(a: string, aPort: number, b: string, bPort: number): number {
-  let h = aPort + bPort;
-  for (let i = a.length - 4; i < a.length; i++) h += i >= 0 ? a.charCodeAt(i) : 0;
-  for (let i = b.length - 4; i < b.length; i++) h += i >= 0 ? b.charCodeAt(i) : 0;
-  return h;
+  return (endpointHash(a, aPort) + endpointHash(b, bPort)) >>> 0;
 }
 
 export interface PipelineSummary {
