@@ -16,7 +16,8 @@ import { Pipeline, type PipelineSummary } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
 import { KsError } from '../util/errors.ts';
 import type { TapSettings } from '../config/tap.ts';
-import { mergeShardSummaries, runSharded } from './dissect-shards.ts';
+import { runSharded } from './dissect-shards.ts';
+import { addSummary, emptySummary } from '../tap/summary.ts';
 
 export interface DissectOptions {
   files: string[];
@@ -143,7 +144,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     }
   }
   printer.end();
-  const total = summaries.reduce((acc, s) => addSummary(acc, s), mergeShardSummaries([]));
+  const total = summaries.reduce((acc, s) => addSummary(acc, s), emptySummary());
   if (o.summaryFd !== undefined) {
     writeSync(o.summaryFd, JSON.stringify({ summary: total, lastId }));
   }
@@ -154,26 +155,6 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
   }
   if (failure) throw failure;
   return total;
-}
-
-function addSummary(into: PipelineSummary, s: PipelineSummary): PipelineSummary {
-  for (const k of [
-    'packets',
-    'bytes',
-    'decoded',
-    'tcpConnections',
-    'udpFlows',
-    'gaps',
-    'gapBytes',
-    'violations',
-    'detached',
-  ] as const) {
-    into[k] += s[k];
-  }
-  for (const key of ['entries', 'skipped', 'limitsHit'] as const) {
-    for (const [k, v] of Object.entries(s[key])) into[key][k] = (into[key][k] ?? 0) + v;
-  }
-  return into;
 }
 
 function waitDrain(w: Writable): Promise<void> | undefined {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { PipelineSummary } from '../tap/pipeline.ts';
 import { KsError, type ErrorCode } from '../util/errors.ts';
+import { addSummary, emptySummary } from '../tap/summary.ts';
 
 export interface ShardReport {
   summary: PipelineSummary;
@@ -26,47 +27,11 @@ export interface ShardedRun {
   stdout: Writable;
 }
 
-function emptySummary(): PipelineSummary {
-  return {
-    packets: 0,
-    bytes: 0,
-    decoded: 0,
-    skipped: {},
-    tcpConnections: 0,
-    udpFlows: 0,
-    entries: {},
-    gaps: 0,
-    gapBytes: 0,
-    violations: 0,
-    detached: 0,
-    limitsHit: {},
-  };
-}
-
 /** Every shard reads every packet: packet-level counts come from shard 0, flow counts add up. */
-export function mergeShardSummaries(reports: PipelineSummary[]): PipelineSummary {
-  const out = emptySummary();
-  const first = reports[0];
-  if (first) {
-    out.packets = first.packets;
-    out.bytes = first.bytes;
-    out.decoded = first.decoded;
-    out.skipped = { ...first.skipped };
-  }
-  for (const s of reports) {
-    for (const k of [
-      'tcpConnections',
-      'udpFlows',
-      'gaps',
-      'gapBytes',
-      'violations',
-      'detached',
-    ] as const)
-      out[k] += s[k];
-    for (const key of ['entries', 'limitsHit'] as const) {
-      for (const [k, v] of Object.entries(s[key])) out[key][k] = (out[key][k] ?? 0) + v;
-    }
-  }
+function mergeShardSummaries(reports: PipelineSummary[]): PipelineSummary {
+  const [first, ...rest] = reports;
+  const out = first ? addSummary(emptySummary(), first) : emptySummary();
+  for (const s of rest) addSummary(out, s, true);
   return out;
 }
 
