@@ -13,6 +13,7 @@ import type {
 } from '../entry/model.ts';
 import type { Limits } from '../util/limits.ts';
 import { LimitCounters } from '../util/limits.ts';
+import { emptySummary } from './summary.ts';
 import type { Packet } from './capture/types.ts';
 import { Decoder } from './decode/decoder.ts';
 import type { DecodedPacket } from './decode/types.ts';
@@ -498,20 +499,7 @@ export class Pipeline implements ConnectionFactory {
     readonly opts: PipelineOptions,
     readonly sink: (e: Entry) => void,
   ) {
-    this.stats = {
-      packets: 0,
-      bytes: 0,
-      decoded: 0,
-      skipped: {},
-      tcpConnections: 0,
-      udpFlows: 0,
-      entries: {},
-      gaps: 0,
-      gapBytes: 0,
-      violations: 0,
-      detached: 0,
-      limitsHit: {},
-    };
+    this.stats = emptySummary();
     for (const d of opts.dissectors) {
       const ports = new Set([...d.defaultPorts, ...(opts.portMapping[d.id] ?? [])]);
       this.hints.set(d.id, ports);
