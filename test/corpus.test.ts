@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dissectViews } from './helpers/dissect.ts';
+import { countCalls as ours, type Counts } from './helpers/counts.ts';
 
 const corpus = join(new URL('..', import.meta.url).pathname, '../shared/corpus');
 const oraclePath = join(corpus, 'oracle.json');
@@ -20,14 +21,6 @@ interface OracleFile {
   decode_as: string[];
   counts: Record<string, number>;
 }
-
-type Counts = {
-  httpRequests: number;
-  httpResponses: number;
-  dnsQueries: number;
-  dnsResponses: number;
-  wsFrames: number;
-};
 
 /** Known, explained differences: ours = tshark + delta. */
 const DIFFERENCES: Record<string, { delta: Partial<Counts>; why: string }> = {
@@ -69,40 +62,6 @@ const DIFFERENCES: Record<string, { delta: Partial<Counts>; why: string }> = {
       'close-delimited bodies are whole.',
   },
 };
-
-/** The parts of an entry's JSON view these counts read. */
-interface CountedView {
-  http?: boolean;
-  dns?: boolean;
-  ws?: boolean;
-  method?: string;
-  dns_request?: boolean;
-  dns_response?: boolean;
-  request?: { retransmissions?: number; frames?: number };
-  response?: { informational?: unknown[]; frames?: number };
-}
-
-function ours(views: Record<string, unknown>[]): Counts {
-  const c: Counts = {
-    httpRequests: 0,
-    httpResponses: 0,
-    dnsQueries: 0,
-    dnsResponses: 0,
-    wsFrames: 0,
-  };
-  for (const v of views as CountedView[]) {
-    if (v.http) {
-      if (v.method) c.httpRequests++;
-      if (v.response) c.httpResponses += 1 + (v.response.informational?.length ?? 0);
-    } else if (v.dns) {
-      if (v.dns_request) c.dnsQueries += 1 + (v.request?.retransmissions ?? 0);
-      if (v.dns_response) c.dnsResponses++;
-    } else if (v.ws) {
-      c.wsFrames += (v.request ?? v.response)?.frames ?? 0;
-    }
-  }
-  return c;
-}
 
 /** tshark's -d rules (decode-as) map to our port hints. */
 function portHints(decodeAs: string[]): string[] {
