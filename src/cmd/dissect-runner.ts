@@ -7,7 +7,9 @@ import type { Writable } from 'node:stream';
 import type { ConfigTree } from '../config/load.ts';
 import { tapSettings } from '../config/tap.ts';
 import { ViewBuilder } from '../entry/view.ts';
-import { createPrinter, type OutputFormat, type Printer } from '../output/printer.ts';
+import { createPrinter, type OutputFormat } from '../output/printer.ts';
+import type { Entry } from '../entry/model.ts';
+import { StatsAccumulator, formatStatsTable, type StatsGroupBy } from '../store/stats/index.ts';
 import { formatSummary } from '../output/summary.ts';
 import { openCapture } from '../tap/capture/open.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
@@ -38,6 +40,8 @@ export interface DissectOptions {
   shard?: { index: number; count: number };
   idBase?: number;
   summaryFd?: number;
+  /** Print API statistics grouped this way instead of the entries. */
+  stats?: StatsGroupBy;
 }
 
 /** Checks the files up front so a typo fails before any output. */
@@ -62,7 +66,7 @@ async function dissectFile(
   o: DissectOptions,
   settings: TapSettings,
   enabled: readonly Dissector[],
-  printer: Printer,
+  sink: (e: Entry) => void,
   idBase: number,
 ): Promise<{ summary: PipelineSummary; lastId: number; error?: unknown }> {
   const pipeline = new Pipeline(
@@ -77,7 +81,7 @@ async function dissectFile(
       shard: o.shard,
       idBase,
     },
-    (e) => printer.entry(e),
+    sink,
   );
   let error: unknown;
   try {
@@ -92,6 +96,9 @@ async function dissectFile(
 
 export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
   checkFiles(o.files);
+  if ((o.workers ?? 1) > 1 && o.stats) {
+    throw new KsError('KS_ERR_USAGE', '--stats runs in one process: drop --workers');
+  }
   if ((o.workers ?? 1) > 1 && o.format !== 'jsonl') {
     throw new KsError(
       'KS_ERR_USAGE',
@@ -111,6 +118,8 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     width: o.width,
     color: o.color,
   });
+  const stats = o.stats ? new StatsAccumulator({ groupBy: o.stats, bucketSec: 0 }) : undefined;
+  const sink = stats ? (e: Entry) => void stats.add(e) : (e: Entry) => printer.entry(e);
   const started = performance.now();
   const summaries: PipelineSummary[] = [];
   let lastId = o.idBase ?? 0;
@@ -134,7 +143,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
         stdout: o.stdout,
       });
     } else {
-      r = await dissectFile(file, o, settings, enabled, printer, lastId);
+      r = await dissectFile(file, o, settings, enabled, sink, lastId);
     }
     summaries.push(r.summary);
     lastId = Math.max(lastId, r.lastId);
@@ -143,7 +152,16 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
       break;
     }
   }
-  printer.end();
+  if (stats) {
+    const result = stats.result({ series: 'none' });
+    o.stdout.write(
+      o.format === 'table'
+        ? formatStatsTable(result, { width: o.width })
+        : JSON.stringify(result) + '\n',
+    );
+  } else {
+    printer.end();
+  }
   const total = summaries.reduce((acc, s) => addSummary(acc, s), emptySummary());
   if (o.summaryFd !== undefined) {
     writeSync(o.summaryFd, JSON.stringify({ summary: total, lastId }));

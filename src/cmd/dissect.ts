@@ -4,6 +4,7 @@ import chalk from 'chalk';
 import { outputFormats, type OutputFormat } from '../output/printer.ts';
 import { dissectors } from '../tap/dissectors/registry.ts';
 import { runDissect } from './dissect-runner.ts';
+import { STATS_GROUP_BY, type StatsGroupBy } from '../store/stats/index.ts';
 import { globalOptions, resolveConfig } from './context.ts';
 
 function positiveInt(v: string): number {
@@ -36,6 +37,7 @@ interface DissectFlags {
   shard?: { index: number; count: number };
   idBase?: number;
   summaryFd?: number;
+  stats?: StatsGroupBy;
 }
 
 export function dissectCommand(): Command {
@@ -61,6 +63,14 @@ export function dissectCommand(): Command {
       '--workers <n>',
       'dissect each file in n processes, splitting its connections between them by hash (needs -o jsonl; pays off on captures with many connections; entry order then interleaves)',
       positiveInt,
+    )
+    .addOption(
+      new Option(
+        '--stats [group]',
+        'print API statistics (calls, rates, error rates, p50/p95/p99 latency, bytes) instead of entries',
+      )
+        .choices(STATS_GROUP_BY)
+        .preset('endpoint'),
     )
     .addOption(new Option('--shard <i/n>').argParser(shardSpec).hideHelp())
     .addOption(new Option('--id-base <n>').argParser(Number).hideHelp())
@@ -93,6 +103,7 @@ export function dissectCommand(): Command {
         shard: opts.shard,
         idBase: opts.idBase,
         summaryFd: opts.summaryFd,
+        stats: opts.stats,
       });
     });
 }
