@@ -21,6 +21,8 @@ main().catch((e: unknown) => {
     process.exitCode = e.exitCode === 0 ? 0 : ExitCode.usage;
   } else if (isKsError(e)) {
     process.stderr.write(`kubeshark: ${e.message} [${e.code}]\n`);
+    const detail = e.detail();
+    if (detail) process.stderr.write(detail.replace(/^/gm, '  ') + '\n');
     if (debug && e.stack) process.stderr.write(e.stack + '\n');
     process.exitCode = e.exitCode;
   } else {

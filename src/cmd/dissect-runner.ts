@@ -4,7 +4,8 @@
  */
 import { existsSync, statSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { ConfigTree } from '../config/load.ts';
+import { getPath, type ConfigTree } from '../config/load.ts';
+import { compileKfl, validateMacros, type CompiledFilter } from '../query/index.ts';
 import { tapSettings } from '../config/tap.ts';
 import { ViewBuilder } from '../entry/view.ts';
 import { createPrinter, type OutputFormat } from '../output/printer.ts';
@@ -42,6 +43,8 @@ export interface DissectOptions {
   summaryFd?: number;
   /** Print API statistics grouped this way instead of the entries. */
   stats?: StatsGroupBy;
+  /** KFL filter: only matching entries are printed (or counted in --stats). */
+  filter?: string;
 }
 
 /** Checks the files up front so a typo fails before any output. */
@@ -95,6 +98,13 @@ async function dissectFile(
 }
 
 export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
+  // A bad filter fails with its position before any file is read.
+  const filter = o.filter?.trim() ? compileFilter(o.filter, o.config) : undefined;
+  if (filter?.translation && o.summary && !o.shard) {
+    o.stderr.write(
+      `kfl: older syntax translated: ${filter.translation.from}  →  ${filter.translation.to}\n`,
+    );
+  }
   checkFiles(o.files);
   if ((o.workers ?? 1) > 1 && o.stats) {
     throw new KsError('KS_ERR_USAGE', '--stats runs in one process: drop --workers');
@@ -119,15 +129,18 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     color: o.color,
   });
   const stats = o.stats ? new StatsAccumulator({ groupBy: o.stats, bucketSec: 0 }) : undefined;
-  const sink = stats ? (e: Entry) => void stats.add(e) : (e: Entry) => printer.entry(e);
+  const emit = stats ? (e: Entry) => void stats.add(e) : (e: Entry) => printer.entry(e);
+  const sink = filter ? (e: Entry) => void (filter.matches(e) && emit(e)) : emit;
   const started = performance.now();
   const summaries: PipelineSummary[] = [];
   let lastId = o.idBase ?? 0;
+  let sharded = false;
   let failure: unknown;
   for (const file of o.files) {
     const parallel = (o.workers ?? 1) > 1 && !o.shard && o.self && file !== '-';
     let r: { summary: PipelineSummary; lastId: number; error?: unknown };
     if (parallel) {
+      sharded = true;
       printer.end(); // flush what earlier files printed before children write
       r = await runSharded({
         file,
@@ -136,6 +149,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
         self: o.self!,
         childArgs: [
           ...(o.childArgs ?? []),
+          ...(filter ? ['--filter', o.filter!] : []),
           '--dissectors',
           settings.enabledDissectors.join(','),
           ...(o.l4All ? ['--l4'] : []),
@@ -170,9 +184,27 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     o.stderr.write(
       formatSummary(total, (performance.now() - started) / 1000, o.files.length) + '\n',
     );
+    if (filter && !sharded) {
+      // (With --workers the children filtered; their match counts are in the entries printed.)
+      const c = filter.counters;
+      o.stderr.write(
+        `filter: ${filter.kfl2}  matched ${c.matched} of ${c.evaluated} entries` +
+          (c.runtimeErrors ? ` (${c.runtimeErrors} evaluation errors counted as no match)` : '') +
+          '\n',
+      );
+    }
   }
   if (failure) throw failure;
   return total;
+}
+
+/** Compiles the user's KFL against every dissector's fields, with the config's macros. */
+function compileFilter(source: string, config: ConfigTree): CompiledFilter {
+  const macros = getPath(config, 'tap.customMacros') as Record<string, string>;
+  const catalogue = buildCatalogue();
+  const names = new Set(catalogue.map((f) => f.name));
+  validateMacros(macros, (name) => names.has(name));
+  return compileKfl(source, { catalogue, macros });
 }
 
 function waitDrain(w: Writable): Promise<void> | undefined {

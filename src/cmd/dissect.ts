@@ -38,6 +38,7 @@ interface DissectFlags {
   idBase?: number;
   summaryFd?: number;
   stats?: StatsGroupBy;
+  filter?: string;
 }
 
 export function dissectCommand(): Command {
@@ -57,6 +58,10 @@ export function dissectCommand(): Command {
     .option(
       '--dissectors <ids>',
       `dissectors to run, comma-separated (${dissectors.map((d) => d.id).join(', ')}); sets tap.enabledDissectors`,
+    )
+    .option(
+      '-f, --filter <kfl>',
+      "KFL filter: only matching entries are printed, e.g. 'http && status_code >= 500' (older KFL syntax is translated)",
     )
     .option('-q, --quiet', 'no summary on stderr')
     .option(
@@ -104,6 +109,7 @@ export function dissectCommand(): Command {
         idBase: opts.idBase,
         summaryFd: opts.summaryFd,
         stats: opts.stats,
+        filter: opts.filter,
       });
     });
 }

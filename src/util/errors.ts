@@ -22,6 +22,13 @@ export type ErrorCode =
   | 'KS_ERR_CAPTURE_TRUNCATED'
   | 'KS_ERR_CAPTURE_CORRUPT'
   | 'KS_ERR_LINKTYPE'
+  | 'KS_ERR_KFL_SYNTAX'
+  | 'KS_ERR_KFL_UNKNOWN_FIELD'
+  | 'KS_ERR_KFL_TYPE'
+  | 'KS_ERR_KFL_NOT_BOOL'
+  | 'KS_ERR_KFL_AMBIGUOUS'
+  | 'KS_ERR_KFL_REGEX'
+  | 'KS_ERR_KFL_MACRO'
   | 'KS_ERR_INTERNAL';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -36,12 +43,23 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_CAPTURE_TRUNCATED: ExitCode.input,
   KS_ERR_CAPTURE_CORRUPT: ExitCode.input,
   KS_ERR_LINKTYPE: ExitCode.input,
+  KS_ERR_KFL_SYNTAX: ExitCode.usage,
+  KS_ERR_KFL_UNKNOWN_FIELD: ExitCode.usage,
+  KS_ERR_KFL_TYPE: ExitCode.usage,
+  KS_ERR_KFL_NOT_BOOL: ExitCode.usage,
+  KS_ERR_KFL_AMBIGUOUS: ExitCode.usage,
+  KS_ERR_KFL_REGEX: ExitCode.usage,
+  KS_ERR_KFL_MACRO: ExitCode.config,
   KS_ERR_INTERNAL: ExitCode.failure,
 };
 
 export class KsError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
+  /** Lines printed under the one-line message (e.g. the filter with a caret at the error). */
+  detail(): string | undefined {
+    return undefined;
+  }
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'KsError';
