@@ -58,6 +58,9 @@ await build({
     'supports-color': join(root, 'scripts/empty-module.cjs'),
     encoding: join(root, 'scripts/empty-module.cjs'),
   },
+  // @datadog/sketches-js requires protobufjs lazily, only for its protobuf (de)serialisation,
+  // which we do not use (sketches travel as JSON); leave that require unresolved.
+  external: ['protobufjs/minimal'],
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
 });

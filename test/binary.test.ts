@@ -43,6 +43,25 @@ test('dist/kubeshark dissects the demo capture on its own', { skip }, async () =
   assert.match(r.stderr, /packets: \d+/);
 });
 
+test('dist/kubeshark filters and computes statistics on its own', { skip }, async () => {
+  const demo = join(root, 'demo/shop.pcap');
+  const f = await execa(
+    exe,
+    ['dissect', '-q', '-o', 'jsonl', '-f', 'http && status_code >= 500', demo],
+    {
+      env,
+      extendEnv: false,
+    },
+  );
+  assert.equal(f.stdout.split('\n').length, 1);
+  const st = await execa(exe, ['dissect', '-q', '--stats', '-o', 'json', demo], {
+    env,
+    extendEnv: false,
+  });
+  const result = JSON.parse(st.stdout) as { total: { calls: number } };
+  assert.equal(result.total.calls, 20);
+});
+
 test('dist/kubeshark errors are one line with a stable code and exit code', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ksbin-'));
   const notCapture = join(dir, 'notes.txt');
