@@ -105,6 +105,8 @@ abstract class FlowBase {
   protected error: EntryError | undefined;
   protected entryCount = 0;
   protected readonly l7 = new Set<string>();
+  /** `tcp-<flowId>` / `udp-<flowId>`, made once per flow (every entry carries it). */
+  private streamName: string | undefined;
 
   constructor(
     protected readonly p: Pipeline,
@@ -231,7 +233,7 @@ abstract class FlowBase {
       protocol,
       flow_id: this.flowId,
       conn_id: this.transport === 'tcp' ? this.flowId : 0,
-      stream: `${this.transport}-${this.flowId}`,
+      stream: (this.streamName ??= `${this.transport}-${this.flowId}`),
       index: this.entryCount++,
       capture_source: this.p.opts.captureSource,
       record,
@@ -251,7 +253,7 @@ abstract class FlowBase {
 
 interface Pending {
   dir: Direction;
-  /** Bytes (copied) or a gap of `gap` bytes. */
+  /** Bytes (a copy, once they outlive the onData call) or a gap of `gap` bytes. */
   data?: Buffer;
   gap?: number;
   ts: number;
@@ -276,11 +278,19 @@ class TcpFlow extends FlowBase implements TcpConnectionHandler {
   onData(dir: Direction, data: Buffer, ts: number): void {
     if (this.session) return this.feed(dir, data, ts);
     if (this.l4Only) return;
-    const copy = Buffer.from(data);
-    this.pending.push({ dir, data: copy, ts });
-    this.detectBuf[dir].push(copy);
-    this.detectBytes[dir] += copy.length;
+    // Detection reads the view; the bytes are copied only when they must outlive this call
+    // (detection still waiting). A match replays the log at once, a give-up drops it.
+    const item: Pending = { dir, data, ts };
+    this.pending.push(item);
+    const parts = this.detectBuf[dir];
+    parts.push(data);
+    this.detectBytes[dir] += data.length;
     this.detect(ts, false);
+    if (!this.session && !this.l4Only) {
+      const copy = Buffer.from(data);
+      item.data = copy;
+      parts[parts.length - 1] = copy;
+    }
   }
 
   onGap(dir: Direction, bytes: number, ts: number): void {
@@ -534,6 +544,8 @@ export class Pipeline implements ConnectionFactory {
   }
 
   isHinted(d: Dissector, port: number): boolean {
+    // serverPorts is the union of all hints: most ports (ephemeral ones) end here.
+    if (!this.serverPorts.has(port)) return false;
     return this.hints.get(d.id)?.has(port) ?? false;
   }
 
@@ -544,6 +556,8 @@ export class Pipeline implements ConnectionFactory {
     clientPort: number,
   ): readonly Dissector[] {
     const all = this.byTransport[transport];
+    // Neither port is hinted for any dissector (the usual case for one of them): registry order.
+    if (!this.serverPorts.has(serverPort) && !this.serverPorts.has(clientPort)) return all;
     const hinted = all.filter((d) => this.isHinted(d, serverPort) || this.isHinted(d, clientPort));
     if (hinted.length === 0 || hinted.length === all.length) return all;
     return [...hinted, ...all.filter((d) => !hinted.includes(d))];

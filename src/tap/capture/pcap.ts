@@ -39,7 +39,7 @@ export class PcapParser implements FormatParser {
   }
 
   private caplen(buf: Buffer, off: number, pos: number): number {
-    const caplen = this.le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
+    const caplen = u32(buf, off + 8, this.le);
     if (caplen > this.maxCaplen) {
       throw new CaptureDamage(
         'corrupt',
@@ -63,13 +63,13 @@ export class PcapParser implements FormatParser {
       const caplen = this.caplen(buf, off, base + off);
       const next = off + RECORD_HEADER + caplen;
       if (next > end) break;
-      const sec = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-      const frac = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
+      const sec = u32(buf, off, le);
+      const frac = u32(buf, off + 4, le);
       out.push({
         ts: sec * 1_000_000 + (nano ? Math.floor(frac / 1000) : frac),
         linkType,
         data: buf.subarray(off + RECORD_HEADER, next),
-        origLen: le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12),
+        origLen: u32(buf, off + 12, le),
         ifIndex: 0,
       });
       off = next;
@@ -86,4 +86,14 @@ export class PcapParser implements FormatParser {
     this.headerBytes = RECORD_HEADER;
     this.header = { format: 'pcap', linkType: this.linkType, snaplen, nanosecond: this.nano };
   }
+}
+
+/**
+ * A uint32 in the file's byte order at an offset whose bounds the caller checked (Buffer's read
+ * methods would validate it again, four times per record).
+ */
+function u32(b: Buffer, o: number, le: boolean): number {
+  return le
+    ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+    : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

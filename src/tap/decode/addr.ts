@@ -9,7 +9,9 @@ const v6Cache = new Map<string, string>();
 
 /** Dotted quad of the 4 bytes at `buf[off]` (caller checked the length). */
 export function formatIPv4(buf: Buffer, off: number): string {
-  const key = buf.readUInt32BE(off);
+  // The address as one number (the caller checked the length; no re-validation per packet).
+  const key =
+    ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
   let s = v4Cache.get(key);
   if (s === undefined) {
     s = `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;

@@ -42,7 +42,7 @@ const TCP_OPT_END = 0;
 const TCP_OPT_NOP = 1;
 const TCP_OPT_WSCALE = 3;
 
-/** What the network layer hands to the transport layer. */
+/** What the IPv6 layer hands to the transport layer (IPv4 passes the fields directly). */
 interface IpLayer {
   ts: number;
   ipVersion: 4 | 6;
@@ -97,16 +97,16 @@ export class Decoder {
       case LinkType.LINUX_SLL2:
         // Protocol type first, then 18 more header bytes before the payload.
         if (d.length < 20) return this.skip('truncated-link');
-        return this.etherPayload(pkt, d.readUInt16BE(0), 20, undefined);
+        return this.etherPayload(pkt, u16(d, 0), 20, undefined);
       case LinkType.NULL: {
         if (d.length < 4) return this.skip('truncated-link');
         // The family is in the capturing host's byte order: a value above 16 bits is swapped.
         const le = d.readUInt32LE(0);
-        return this.family(pkt, (le & 0xffff0000) !== 0 ? d.readUInt32BE(0) : le);
+        return this.family(pkt, (le & 0xffff0000) !== 0 ? u32(d, 0) : le);
       }
       case LinkType.LOOP:
         if (d.length < 4) return this.skip('truncated-link');
-        return this.family(pkt, d.readUInt32BE(0));
+        return this.family(pkt, u32(d, 0));
       case LinkType.RAW:
       case LinkType.RAW_DLT12:
       case LinkType.RAW_DLT14:
@@ -128,7 +128,7 @@ export class Decoder {
   /** An EtherType at `typeOff`, followed by the payload (Ethernet II, Linux SLL). */
   private ethertype(pkt: Packet, typeOff: number): DecodedPacket | undefined {
     if (pkt.data.length < typeOff + 2) return this.skip('truncated-link');
-    return this.etherPayload(pkt, pkt.data.readUInt16BE(typeOff), typeOff + 2, undefined);
+    return this.etherPayload(pkt, u16(pkt.data, typeOff), typeOff + 2, undefined);
   }
 
   /** Walks 802.1Q / 802.1ad tags (recording their VLAN ids) to the IP header. */
@@ -141,8 +141,8 @@ export class Decoder {
     const d = pkt.data;
     while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === ETHERTYPE_QINQ_OLD) {
       if (d.length < off + 4) return this.skip('truncated-link');
-      (vlan ??= []).push(d.readUInt16BE(off) & 0x0fff);
-      type = d.readUInt16BE(off + 2);
+      (vlan ??= []).push(u16(d, off) & 0x0fff);
+      type = u16(d, off + 2);
       off += 4;
     }
     if (type === ETHERTYPE_IPV4) return this.ipv4(pkt, off, vlan);
@@ -172,7 +172,7 @@ export class Decoder {
     const vihl = d[off] as number;
     const hl = (vihl & 0x0f) * 4;
     if (vihl >> 4 !== 4 || hl < 20 || avail < hl) return this.skip('bad-ip-header');
-    let total = d.readUInt16BE(off + 2);
+    let total = u16(d, off + 2);
     // Total length 0 is what segmentation offload leaves in captures: trust the frame.
     if (total === 0) total = avail;
     if (total < hl) return this.skip('bad-ip-header');
@@ -180,21 +180,28 @@ export class Decoder {
     // Ethernet pads short frames: bytes beyond the total length are not part of the packet.
     const capEnd = off + (truncated ? avail : total);
     const proto = d[off + 9] as number;
-    const ip: IpLayer = {
-      ts: pkt.ts,
-      ipVersion: 4,
-      src: formatIPv4(d, off + 12),
-      dst: formatIPv4(d, off + 16),
-      ipBytes: total,
-      vlan,
-    };
-    const frag = d.readUInt16BE(off + 6);
+    const src = formatIPv4(d, off + 12);
+    const dst = formatIPv4(d, off + 16);
+    const frag = u16(d, off + 6);
     if ((frag & 0x3fff) === 0) {
-      return this.transport(ip, proto, d, off + hl, capEnd, total - hl);
+      // The common case, without an intermediate IpLayer object (one allocation less per packet).
+      return this.transport(
+        pkt.ts,
+        4,
+        src,
+        dst,
+        total,
+        vlan,
+        proto,
+        d,
+        off + hl,
+        capEnd,
+        total - hl,
+      );
     }
     // A fragment (more-fragments flag or a non-zero offset).
     if (truncated) return this.dropFragment();
-    const key = `${ip.src}>${ip.dst}#${d.readUInt16BE(off + 4)}/${proto}`;
+    const key = `${src}>${dst}#${u16(d, off + 4)}/${proto}`;
     const more = (frag & 0x2000) !== 0;
     const r = this.frags.add(
       key,
@@ -206,8 +213,20 @@ export class Decoder {
       hl,
     );
     if (r === undefined) return this.skip('ip-fragment');
-    ip.ipBytes = r.headerLen + r.data.length;
-    return this.transport(ip, r.proto, r.data, 0, r.data.length, r.data.length);
+    const ipBytes = r.headerLen + r.data.length;
+    return this.transport(
+      pkt.ts,
+      4,
+      src,
+      dst,
+      ipBytes,
+      vlan,
+      r.proto,
+      r.data,
+      0,
+      r.data.length,
+      r.data.length,
+    );
   }
 
   /** A fragment the capture cut short cannot be reassembled. */
@@ -220,7 +239,7 @@ export class Decoder {
     const d = pkt.data;
     const avail = d.length - off;
     if (avail < 40 || (d[off] as number) >> 4 !== 6) return this.skip('bad-ip-header');
-    let plen = d.readUInt16BE(off + 4);
+    let plen = u16(d, off + 4);
     // 0 means a jumbogram or segmentation offload: trust the frame.
     if (plen === 0) plen = avail - 40;
     const ip: IpLayer = {
@@ -274,7 +293,7 @@ export class Decoder {
         case IP6_FRAGMENT: {
           if (p + 8 > capEnd || ipStart < 0) return this.skip('bad-ipv6-ext');
           const fragNh = d[p] as number;
-          const field = d.readUInt16BE(p + 2);
+          const field = u16(d, p + 2);
           const offset = field & 0xfff8;
           const more = (field & 1) !== 0;
           if (offset === 0 && !more) {
@@ -284,7 +303,7 @@ export class Decoder {
             continue;
           }
           if (claimedEnd > capEnd) return this.dropFragment();
-          const key = `${ip.src}>${ip.dst}#${d.readUInt32BE(p + 4)}`;
+          const key = `${ip.src}>${ip.dst}#${u32(d, p + 4)}`;
           const headerLen = p - ipStart;
           const r = this.frags.add(
             key,
@@ -301,7 +320,19 @@ export class Decoder {
           return this.ipv6Chain(ip, r.data, 0, r.proto, r.data.length, r.data.length, -1);
         }
         default:
-          return this.transport(ip, nh, d, p, capEnd, claimedEnd - p);
+          return this.transport(
+            ip.ts,
+            ip.ipVersion,
+            ip.src,
+            ip.dst,
+            ip.ipBytes,
+            ip.vlan,
+            nh,
+            d,
+            p,
+            capEnd,
+            claimedEnd - p,
+          );
       }
     }
   }
@@ -311,7 +342,12 @@ export class Decoder {
    * packet end; `segLen` is the segment length the IP header claims.
    */
   private transport(
-    ip: IpLayer,
+    ts: number,
+    ipVersion: 4 | 6,
+    src: string,
+    dst: string,
+    ipBytes: number,
+    vlan: number[] | undefined,
     proto: number,
     d: Buffer,
     start: number,
@@ -333,14 +369,14 @@ export class Decoder {
         if (hl < 20 || hl > segLen) return this.skip('bad-tcp-header');
         if (cap < hl) return this.skip('truncated-tcp-header');
         transport = 'tcp';
-        srcPort = d.readUInt16BE(start);
-        dstPort = d.readUInt16BE(start + 2);
+        srcPort = u16(d, start);
+        dstPort = u16(d, start + 2);
         const flags = d[start + 13] as number;
         tcp = {
-          seq: d.readUInt32BE(start + 4),
-          ack: d.readUInt32BE(start + 8),
+          seq: u32(d, start + 4),
+          ack: u32(d, start + 8),
           flags,
-          window: d.readUInt16BE(start + 14),
+          window: u16(d, start + 14),
           wscale: (flags & TCP_SYN) !== 0 && hl > 20 ? windowScale(d, start + 20, start + hl) : -1,
         };
         dataStart = start + hl;
@@ -349,10 +385,10 @@ export class Decoder {
       case PROTO_UDP: {
         if (cap < 8) return this.skip(segLen < 8 ? 'bad-udp-header' : 'truncated-udp-header');
         transport = 'udp';
-        srcPort = d.readUInt16BE(start);
-        dstPort = d.readUInt16BE(start + 2);
+        srcPort = u16(d, start);
+        dstPort = u16(d, start + 2);
         // Trust the UDP length when it is consistent with the IP length.
-        const ulen = d.readUInt16BE(start + 4);
+        const ulen = u16(d, start + 4);
         if (ulen >= 8 && ulen <= segLen) dataEnd = start + ulen;
         dataStart = start + 8;
         break;
@@ -371,20 +407,20 @@ export class Decoder {
     }
     this.stats.decoded++;
     return {
-      ts: ip.ts,
-      ipVersion: ip.ipVersion,
-      src: ip.src,
-      dst: ip.dst,
+      ts,
+      ipVersion,
+      src,
+      dst,
       ipProto: proto,
       transport,
-      ipBytes: ip.ipBytes,
+      ipBytes,
       srcPort,
       dstPort,
       tcp,
       icmp,
       payload: d.subarray(dataStart, Math.min(dataEnd, capEnd)),
       truncated: dataEnd > capEnd,
-      vlan: ip.vlan,
+      vlan,
     };
   }
 }
@@ -405,4 +441,16 @@ function windowScale(d: Buffer, o: number, end: number): number {
     o += len;
   }
   return -1;
+}
+
+/**
+ * Big-endian reads at offsets whose bounds the caller has checked. Buffer's read methods would
+ * validate the offset again on every call; these are plain byte arithmetic (per-packet path).
+ */
+function u16(d: Buffer, o: number): number {
+  return (d[o]! << 8) | d[o + 1]!;
+}
+
+function u32(d: Buffer, o: number): number {
+  return ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
 }

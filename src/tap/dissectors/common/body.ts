@@ -2,7 +2,7 @@
  * Body helpers shared by dissectors: bounded decompression (Content-Encoding, permessage-deflate)
  * and the text-or-base64 rule for kept bytes. Never throw: failures are returned as values.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 
 /** `deflate` accepts zlib-wrapped (RFC 1950, as HTTP specifies) and raw streams (as some servers send). */
@@ -110,7 +110,11 @@ function errorMessage(err: unknown): string {
 export function textOrBase64(bytes: Buffer, cut: boolean): { text: string } | { base64: string } {
   const end = cut ? completeUtf8Prefix(bytes) : bytes.length;
   const view = end === bytes.length ? bytes : bytes.subarray(0, end);
-  if (!hasControlBytes(view) && isUtf8(view)) return { text: view.toString('utf8') };
+  if (!hasControlBytes(view)) {
+    // ASCII (the usual JSON or form body) decodes the same as latin1, which is a plain copy.
+    if (isAscii(view)) return { text: view.toString('latin1') };
+    if (isUtf8(view)) return { text: view.toString('utf8') };
+  }
   return { base64: bytes.toString('base64') };
 }
 

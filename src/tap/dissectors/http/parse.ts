@@ -145,6 +145,8 @@ export class HttpParser {
   private trailers: [string, string][] | undefined;
   private trailerBytes = 0;
   private holdAfter = false;
+  /** Header fields of the head being parsed (reused: heads get exactly sized arrays). */
+  private readonly scratch: ([string, string] | undefined)[] = [];
 
   constructor(
     private readonly opts: HttpParserOptions,
@@ -444,7 +446,11 @@ export class HttpParser {
     const room = this.opts.maxBodyKeep - this.kept;
     const k = Math.min(room, n);
     if (k > 0) {
-      this.parts.push(buf.subarray(off, off + k)); // a view: copied at the end of push() if still needed
+      // A view: copied at the end of push() if still needed. A first part gets an array of its
+      // own size (the usual single-part body), not one grown by push.
+      const view = buf.subarray(off, off + k);
+      if (this.parts.length === 0) this.parts = [view];
+      else this.parts.push(view);
       this.kept += k;
     }
     if (n > room) {
@@ -623,7 +629,7 @@ export class HttpParser {
 
   private resetMessage(): void {
     this.remaining = 0;
-    this.parts = [];
+    if (this.parts.length !== 0) this.parts = [];
     this.ownedParts = 0;
     this.kept = 0;
     this.bodySize = 0;
@@ -638,28 +644,45 @@ export class HttpParser {
   private parseHead(buf: Buffer, off: number, end: number): HttpHead | undefined {
     let s = buf.toString('latin1', off, end);
     let utf8 = false;
-    if (!isAscii(buf.subarray(off, end))) {
+    if (!isAscii(off === 0 && end === buf.length ? buf : buf.subarray(off, end))) {
       const u = buf.toString('utf8', off, end);
       utf8 = !u.includes('\ufffd'); // header text is latin1 unless the bytes are valid UTF-8
       if (utf8) s = u;
     }
+    const base = utf8 ? -1 : off; // `s` is the latin1 decoding of buf[off, end)
+    // The start line is parsed in place (offsets into `s`, no copy of the line).
     let nl = s.indexOf('\n');
-    const first = s.slice(0, nl > 0 && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl);
-    const head: HttpHead = {
-      method: '',
-      target: '',
-      statusCode: 0,
-      statusText: '',
-      version: '',
-      headers: [],
-      headBytes: end - off,
-      contentLength: -1,
-      chunked: false,
-      otherTransferEncoding: false,
-    };
-    if (!(this.isRequest ? parseRequestLine(first, head) : parseStatusLine(first, head)))
-      return undefined;
-    const headers = head.headers;
+    const firstEnd = nl > 0 && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    let method = '';
+    let target = '';
+    let statusCode = 0;
+    let statusText = '';
+    let version: string;
+    if (this.isRequest) {
+      // TOKEN SP request-target SP HTTP/d.d
+      const sp1 = s.indexOf(' ');
+      if (sp1 <= 0 || sp1 >= firstEnd) return undefined;
+      const sp2 = s.lastIndexOf(' ', firstEnd - 1);
+      if (sp2 <= sp1 + 1 || firstEnd - sp2 - 1 !== 8 || !isVersion(s, sp2 + 1)) return undefined;
+      for (let i = 0; i < sp1; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return undefined;
+      method = token(s, buf, base, 0, sp1);
+      target = s.slice(sp1 + 1, sp2);
+      version = token(s, buf, base, sp2 + 1, firstEnd);
+    } else {
+      // HTTP/d.d SP 3DIGIT [SP reason]
+      if (firstEnd < 12 || !isVersion(s, 0) || s.charCodeAt(8) !== 0x20) return undefined;
+      const a = s.charCodeAt(9) - 0x30;
+      const b = s.charCodeAt(10) - 0x30;
+      const c = s.charCodeAt(11) - 0x30;
+      if (!(a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9)) return undefined;
+      if (firstEnd > 12 && s.charCodeAt(12) !== 0x20) return undefined;
+      version = token(s, buf, base, 0, 8);
+      statusCode = a * 100 + b * 10 + c;
+      statusText = firstEnd > 13 ? token(s, buf, base, 13, firstEnd) : '';
+    }
+    const headers = this.scratch;
+    let n = 0;
+    let headBytes = end - off;
     let pos = nl + 1;
     for (;;) {
       nl = s.indexOf('\n', pos);
@@ -667,14 +690,13 @@ export class HttpParser {
       const lineEnd = nl > pos && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
       if (lineEnd === pos) {
         // Blank line: end of head (it may come before `end` when lines end with bare LF).
-        if (nl + 1 < s.length)
-          head.headBytes = utf8 ? Buffer.byteLength(s.slice(0, nl + 1)) : nl + 1;
+        if (nl + 1 < s.length) headBytes = utf8 ? Buffer.byteLength(s.slice(0, nl + 1)) : nl + 1;
         break;
       }
       const c0 = s.charCodeAt(pos);
       if (c0 === 0x20 || c0 === 0x09) {
         // obs-fold: continuation of the previous field value.
-        const last = headers[headers.length - 1];
+        const last = n > 0 ? headers[n - 1] : undefined;
         if (last !== undefined) last[1] = `${last[1]} ${trimOws(s, pos, lineEnd)}`;
       } else {
         const colon = s.indexOf(':', pos);
@@ -687,14 +709,95 @@ export class HttpParser {
             (s.charCodeAt(nameEnd - 1) === 0x20 || s.charCodeAt(nameEnd - 1) === 0x09)
           )
             nameEnd--;
-          headers.push([s.slice(pos, nameEnd), trimOws(s, colon + 1, lineEnd)]);
+          headers[n++] = [token(s, buf, base, pos, nameEnd), trimOws(s, colon + 1, lineEnd)];
         }
       }
       pos = nl + 1;
     }
+    // An array of exactly the fields' size. The scratch array keeps its capacity (no `length = 0`,
+    // which would give it back) and no references.
+    const fields = headers.slice(0, n) as [string, string][];
+    for (let i = 0; i < n; i++) headers[i] = undefined;
+    const head: HttpHead = {
+      method,
+      target,
+      statusCode,
+      statusText,
+      version,
+      headers: fields,
+      headBytes,
+      contentLength: -1,
+      chunked: false,
+      otherTransferEncoding: false,
+    };
     framing(head);
     return head;
   }
+}
+
+/**
+ * Header names (and start-line tokens) repeat from message to message, so each distinct spelling
+ * is sliced once and then reused from a small direct-mapped cache: the same characters either
+ * way. The cache compares raw bytes (`s` is their latin1 decoding, so character i of `s` is byte
+ * `base + i` of `buf`), which is much cheaper than comparing strings. Reused strings keep their
+ * computed hash, which makes the lower-case lookups below and the session's header maps cheap.
+ * Bounded: a slot is simply overwritten on a collision. `base` < 0: `s` is not the latin1
+ * decoding of `buf` (a UTF-8 head): no cache.
+ */
+const NAME_CACHE_SLOTS = 512; // a power of two
+const NAME_CACHE_MAX_LEN = 40;
+interface CachedName {
+  name: string;
+  /** Its bytes, in storage of their own (a pooled Buffer would keep a whole pool slab alive). */
+  bytes: Uint8Array;
+}
+const nameCache: (CachedName | undefined)[] = new Array<CachedName | undefined>(
+  NAME_CACHE_SLOTS,
+).fill(undefined);
+
+function token(s: string, buf: Buffer, base: number, from: number, to: number): string {
+  const len = to - from;
+  if (base < 0 || len > NAME_CACHE_MAX_LEN || len === 0) return s.slice(from, to);
+  const b0 = base + from;
+  // Slot from the length and three bytes; the full comparison below decides.
+  const h =
+    len * 0x9e3 + buf[b0]! * 0x3b + buf[b0 + (len >> 1)]! * 0x7 + buf[b0 + len - 1]! * 0x101;
+  const slot = (h ^ (h >>> 9)) & (NAME_CACHE_SLOTS - 1);
+  const cached = nameCache[slot];
+  if (cached !== undefined && cached.bytes.length === len) {
+    const cb = cached.bytes;
+    let i = 0;
+    while (i < len && cb[i] === buf[b0 + i]) i++;
+    if (i === len) return cached.name;
+  }
+  const name = flat(s.slice(from, to));
+  const bytes = new Uint8Array(len);
+  bytes.set(buf.subarray(b0, b0 + len));
+  nameCache[slot] = { name, bytes };
+  return name;
+}
+
+/**
+ * A flat copy of `s`, not a slice that references (and keeps alive) the whole head: property keys
+ * are stored flat, so one round trip through an object key yields one.
+ */
+function flat(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
+/** Lower-case header names, cached (names come from `token`, so few distinct strings). */
+const LOWER_CACHE_MAX = 4096;
+const lowerCache = new Map<string, string>();
+
+/** `name.toLowerCase()`, from a bounded cache. */
+export function lowerHeaderName(name: string): string {
+  let lower = lowerCache.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerCache.size >= LOWER_CACHE_MAX) lowerCache.clear();
+    lowerCache.set(name, lower);
+  }
+  return lower;
 }
 
 function trimOws(s: string, from: number, to: number): string {
@@ -717,41 +820,18 @@ function isVersion(s: string, at: number): boolean {
   );
 }
 
-function parseRequestLine(line: string, head: HttpHead): boolean {
-  const sp1 = line.indexOf(' ');
-  const sp2 = line.lastIndexOf(' ');
-  if (sp1 <= 0 || sp2 <= sp1 + 1 || line.length - sp2 - 1 !== 8 || !isVersion(line, sp2 + 1))
-    return false;
-  for (let i = 0; i < sp1; i++) if (TCHAR[line.charCodeAt(i)] !== 1) return false;
-  head.method = line.slice(0, sp1);
-  head.target = line.slice(sp1 + 1, sp2);
-  head.version = line.slice(sp2 + 1);
-  return true;
-}
-
-function parseStatusLine(line: string, head: HttpHead): boolean {
-  if (!isVersion(line, 0) || line.charCodeAt(8) !== 0x20) return false;
-  const a = line.charCodeAt(9) - 0x30;
-  const b = line.charCodeAt(10) - 0x30;
-  const c = line.charCodeAt(11) - 0x30;
-  if (!(a >= 1 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9)) return false;
-  if (line.length > 12 && line.charCodeAt(12) !== 0x20) return false;
-  head.version = line.slice(0, 8);
-  head.statusCode = a * 100 + b * 10 + c;
-  head.statusText = line.length > 13 ? line.slice(13) : '';
-  return true;
-}
-
 /** Content-Length and Transfer-Encoding (RFC 9112 §6.3: Transfer-Encoding wins). */
 function framing(head: HttpHead): void {
   let cl = -1;
   let te: string | undefined;
-  for (const [name, value] of head.headers) {
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (name.length === 14 && lowerHeaderName(name) === 'content-length') {
       const v = parseContentLength(value);
       cl = v < 0 || (cl >= 0 && v !== cl) ? -2 : v;
       if (cl === -2) break;
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+    } else if (name.length === 17 && lowerHeaderName(name) === 'transfer-encoding') {
       te = te === undefined ? value : `${te}, ${value}`;
     }
   }
