@@ -9,11 +9,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ViewBuilder } from '../src/entry/view.ts';
 import type { Entry } from '../src/entry/model.ts';
-import { openCapture } from '../src/tap/capture/open.ts';
-import { buildCatalogue, dissectors } from '../src/tap/dissectors/registry.ts';
-import { Pipeline } from '../src/tap/pipeline.ts';
-import { pump } from '../src/tap/run.ts';
-import { defaultLimits } from '../src/util/limits.ts';
+import { buildCatalogue } from '../src/tap/dissectors/registry.ts';
+import { entriesFromCapture } from '../src/tap/run.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const corpus = join(root, '../shared/corpus');
@@ -37,23 +34,8 @@ function captures(): string[] {
   return out;
 }
 
-async function entriesOf(file: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const p = new Pipeline(
-    {
-      dissectors,
-      portMapping: {},
-      limits: defaultLimits,
-      node: { name: 'n', ip: '' },
-      worker: 'w',
-      captureSource: 'pcap_file',
-      l4All: true,
-    },
-    (e) => entries.push(e),
-  );
-  await pump(openCapture(file), p);
-  p.end();
-  return entries;
+function entriesOf(file: string): Promise<Entry[]> {
+  return entriesFromCapture(file, { l4All: true });
 }
 
 test('ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures', async () => {

@@ -27,13 +27,10 @@ import type {
   TcpConnRecord,
   UdpFlowRecord,
 } from '../../src/entry/model.ts';
-import { openCapture } from '../../src/tap/capture/open.ts';
-import { Pipeline } from '../../src/tap/pipeline.ts';
-import { pump } from '../../src/tap/run.ts';
-import { defaultLimits } from '../../src/util/limits.ts';
 import { EntryStore, type StoreQuery } from '../../src/store/store.ts';
+import { entriesFromCapture } from '../../src/tap/run.ts';
 import { compileKfl } from '../../src/query/index.ts';
-import { buildCatalogue, dissectors } from '../../src/tap/dissectors/registry.ts';
+import { buildCatalogue } from '../../src/tap/dissectors/registry.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const N = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
@@ -42,23 +39,8 @@ const keepDir = keepIdx > 0 ? process.argv[keepIdx + 1] : undefined;
 
 // ------------------------------------------------------------------ templates and synthesis
 
-async function entriesOf(file: string): Promise<Entry[]> {
-  const out: Entry[] = [];
-  const p = new Pipeline(
-    {
-      dissectors,
-      portMapping: {},
-      limits: defaultLimits,
-      node: { name: 'n', ip: '' },
-      worker: 'w',
-      captureSource: 'pcap_file',
-      l4All: true,
-    },
-    (e) => out.push(e),
-  );
-  await pump(openCapture(file), p);
-  p.end();
-  return out;
+function entriesOf(file: string): Promise<Entry[]> {
+  return entriesFromCapture(file, { l4All: true });
 }
 
 let seed = 0x5eed;

@@ -2,16 +2,12 @@
  * The summary-row codec on real entries: every entry of every capture in the repository encodes
  * without falling back to opaque JSON, and decodes — full or lazy — to the same JSON text.
  */
+import { entriesFromCapture } from '../tap/run.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Entry, HttpRecord } from '../entry/model.ts';
-import { openCapture } from '../tap/capture/open.ts';
-import { dissectors } from '../tap/dissectors/registry.ts';
-import { Pipeline } from '../tap/pipeline.ts';
-import { pump } from '../tap/run.ts';
-import { defaultLimits } from '../util/limits.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeFull, decodeLazy, encodeRow, MISFIT } from './codec.ts';
 import { Dict } from './dict.ts';
@@ -29,23 +25,8 @@ function captures(): string[] {
   return out;
 }
 
-async function entriesOf(file: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const p = new Pipeline(
-    {
-      dissectors,
-      portMapping: {},
-      limits: defaultLimits,
-      node: { name: 'n', ip: '' },
-      worker: 'w',
-      captureSource: 'pcap_file',
-      l4All: true,
-    },
-    (e) => entries.push(e),
-  );
-  await pump(openCapture(file), p);
-  p.end();
-  return entries;
+function entriesOf(file: string): Promise<Entry[]> {
+  return entriesFromCapture(file, { l4All: true });
 }
 
 interface Encoded {

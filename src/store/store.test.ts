@@ -3,6 +3,7 @@
  * replayed through the pipeline): round trip, order, windows, paging, count, restart, FIFO and
  * age retention, torn and corrupt records, and a reader racing the writer and eviction.
  */
+import { entriesFromCapture } from '../tap/run.ts';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -18,11 +19,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, HttpRecord } from '../entry/model.ts';
-import { openCapture } from '../tap/capture/open.ts';
-import { dissectors } from '../tap/dissectors/registry.ts';
-import { Pipeline } from '../tap/pipeline.ts';
-import { pump } from '../tap/run.ts';
-import { defaultLimits } from '../util/limits.ts';
 import { EntryStore, type StoreQuery } from './store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -31,23 +27,8 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 let dirs = 0;
 const newDir = (): string => join(tmp, `s${++dirs}`);
 
-async function entriesOf(file: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const p = new Pipeline(
-    {
-      dissectors,
-      portMapping: {},
-      limits: defaultLimits,
-      node: { name: 'n', ip: '' },
-      worker: 'w',
-      captureSource: 'pcap_file',
-      l4All: true,
-    },
-    (e) => entries.push(e),
-  );
-  await pump(openCapture(file), p);
-  p.end();
-  return entries;
+function entriesOf(file: string): Promise<Entry[]> {
+  return entriesFromCapture(file, { l4All: true });
 }
 
 let realCache: Entry[] | undefined;

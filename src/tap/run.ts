@@ -1,6 +1,10 @@
 /** Drives a PacketSource through a Pipeline (the same loop for files and live capture). */
+import type { Entry } from '../entry/model.ts';
+import { defaultLimits } from '../util/limits.ts';
+import { openCapture } from './capture/open.ts';
 import type { PacketSource } from './capture/types.ts';
-import type { Pipeline } from './pipeline.ts';
+import { dissectors } from './dissectors/registry.ts';
+import { Pipeline } from './pipeline.ts';
 
 /**
  * Feeds every packet of `source` to `pipeline`. Errors from the source (a truncated or corrupt
@@ -18,4 +22,40 @@ export async function pump(
     const wait = afterBatch?.();
     if (wait) await wait;
   }
+}
+
+export interface CollectOptions {
+  /** Emit L4 records for every connection/flow (as `dissect --l4`). */
+  l4All?: boolean;
+  /** Extra server ports per dissector id (`tap.portMapping`). */
+  portMapping?: Record<string, number[]>;
+  /** Node recorded on the entries (default `node-1`, 10.0.0.1). */
+  node?: { name: string; ip: string };
+}
+
+/**
+ * Every entry of a capture file through the real pipeline (all dissectors, default limits),
+ * collected in memory: for tests, benchmarks and tools that work on a capture's entries.
+ */
+export async function entriesFromCapture(file: string, o: CollectOptions = {}): Promise<Entry[]> {
+  const out: Entry[] = [];
+  const node = o.node ?? { name: 'node-1', ip: '10.0.0.1' };
+  const pipeline = new Pipeline(
+    {
+      dissectors,
+      portMapping: o.portMapping ?? {},
+      limits: defaultLimits,
+      node,
+      worker: node.name,
+      captureSource: 'pcap_file',
+      l4All: o.l4All ?? false,
+    },
+    (e) => out.push(e),
+  );
+  try {
+    await pump(openCapture(file), pipeline);
+  } finally {
+    pipeline.end();
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
  * Test helpers for the statistics tests: hand-built entries of each kind (only the fields the
  * statistics read are meaningful) and real entries from a capture through the real pipeline.
  */
+import { entriesFromCapture } from '../../tap/run.ts';
 import type {
   DirectionStats,
   DnsMessage,
@@ -11,11 +12,6 @@ import type {
   HttpRequest,
   HttpResponse,
 } from '../../entry/model.ts';
-import { openCapture } from '../../tap/capture/open.ts';
-import { dissectors } from '../../tap/dissectors/registry.ts';
-import { Pipeline } from '../../tap/pipeline.ts';
-import { pump } from '../../tap/run.ts';
-import { defaultLimits } from '../../util/limits.ts';
 
 /** 2026-01-01T00:00:00Z in µs. */
 export const T0 = Date.UTC(2026, 0, 1) * 1000;
@@ -236,21 +232,6 @@ export function pod(
 }
 
 /** Every entry of a capture through the real pipeline (L4 records for every connection/flow). */
-export async function entriesOf(file: string, node = 'n'): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const p = new Pipeline(
-    {
-      dissectors,
-      portMapping: {},
-      limits: defaultLimits,
-      node: { name: node, ip: '' },
-      worker: 'w',
-      captureSource: 'pcap_file',
-      l4All: true,
-    },
-    (e) => entries.push(e),
-  );
-  await pump(openCapture(file), p);
-  p.end();
-  return entries;
+export function entriesOf(file: string, node = 'n'): Promise<Entry[]> {
+  return entriesFromCapture(file, { l4All: true, node: { name: node, ip: '' } });
 }
