@@ -67,7 +67,8 @@ const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=
 /** `status_code OP n` or `n OP status_code`: the range it allows. */
 function statusOf(c: Tok[]): { min: number; max: number } | undefined {
   if (c.length !== 3) return undefined;
-  let [a, op, b] = c as [Tok, Tok, Tok];
+  const op = c[1]!;
+  let [a, b] = [c[0]!, c[2]!];
   let opText = op.text;
   if (a.kind === 'int' && b.kind === 'ident') {
     [a, b] = [b, a];
