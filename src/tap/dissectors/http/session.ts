@@ -274,13 +274,7 @@ export class HttpSession implements Session {
   private toRequest(msg: HttpMessage, errors: EntryError[]): HttpRequest {
     const h = msg.head;
     const headers = headerMap(h.headers);
-    const cookies: Record<string, string> = {};
-    const list = h.headers;
-    for (let i = 0; i < list.length; i++) {
-      const [name, value] = list[i]!;
-      if (name.length === 6 && lowerHeaderName(name) === 'cookie')
-        parseCookieHeader(value, cookies);
-    }
+    const cookies = cookiesFrom(h.headers, 'cookie', parseCookieHeader);
     const target = splitTarget(h.target);
     messageErrors(msg, 'request', errors);
     const req: HttpRequest = {
@@ -303,13 +297,7 @@ export class HttpSession implements Session {
   private toResponse(msg: HttpMessage, ex: Exchange, errors: EntryError[]): HttpResponse {
     const h = msg.head;
     const headers = headerMap(h.headers);
-    const cookies: Record<string, string> = {};
-    const list = h.headers;
-    for (let i = 0; i < list.length; i++) {
-      const [name, value] = list[i]!;
-      if (name.length === 10 && lowerHeaderName(name) === 'set-cookie')
-        parseSetCookie(value, cookies);
-    }
+    const cookies = cookiesFrom(h.headers, 'set-cookie', parseSetCookie);
     messageErrors(msg, 'response', errors);
     const res: HttpResponse = {
       statusCode: h.statusCode,
@@ -418,6 +406,20 @@ function setOwn(map: Record<string, string>, key: string, value: string): void {
       configurable: true,
     });
   else map[key] = value;
+}
+
+/** Parses every header called `name` (lower case) with `parse` into one cookie map. */
+function cookiesFrom(
+  list: readonly [string, string][],
+  name: string,
+  parse: (value: string, into: Record<string, string>) => void,
+): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (let i = 0; i < list.length; i++) {
+    const [n, value] = list[i]!;
+    if (n.length === name.length && lowerHeaderName(n) === name) parse(value, cookies);
+  }
+  return cookies;
 }
 
 /**
