@@ -6,25 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dissectViews } from './helpers/dissect.ts';
-
-const root = new URL('..', import.meta.url).pathname;
-const dissectorsDir = join(root, 'src/tap/dissectors');
+import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
 
 function cases(): { proto: string; name: string; pcap: string }[] {
-  const out: { proto: string; name: string; pcap: string }[] = [];
-  for (const proto of readdirSync(dissectorsDir)) {
-    const td = join(dissectorsDir, proto, 'testdata');
-    if (!existsSync(td)) continue;
-    for (const f of readdirSync(td).sort()) {
-      if (f.endsWith('.pcap') || f.endsWith('.pcapng')) {
-        out.push({ proto, name: f.replace(/\.pcap(ng)?$/, ''), pcap: join(td, f) });
-      }
-    }
-  }
-  return out;
+  return dissectorTestCaptures().map((c) => ({ proto: c.proto, name: c.name, pcap: c.file }));
 }
 
 for (const c of cases()) {

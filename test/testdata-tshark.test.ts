@@ -6,13 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { dissectViews } from './helpers/dissect.ts';
 import { countCalls, type Counts } from './helpers/counts.ts';
+import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-const dd = join(root, 'src/tap/dissectors');
 let tshark = true;
 try {
   execFileSync('tshark', ['--version'], { stdio: 'ignore' });
@@ -40,38 +37,30 @@ function count(file: string, field: string, match?: string): number {
     .filter((v) => match === undefined || v === match).length;
 }
 
-for (const proto of readdirSync(dd)) {
-  const td = join(dd, proto, 'testdata');
-  if (!existsSync(td)) continue;
-  for (const f of readdirSync(td).filter((x) => x.endsWith('.pcap'))) {
-    const name = `${proto}/${f.replace(/\.pcap$/, '')}`;
-    test(
-      `testdata ${name}: counts match tshark`,
-      { skip: !tshark && 'tshark not installed' },
-      async () => {
-        const file = join(td, f);
-        const r = await dissectViews([file]);
-        assert.equal(r.error, undefined);
-        const d = DIFFERENCES[name]?.delta ?? {};
-        const want: Counts = {
-          httpRequests: count(file, 'http.request.method') + (d.httpRequests ?? 0),
-          httpResponses: count(file, 'http.response.code') + (d.httpResponses ?? 0),
-          dnsQueries:
-            count(file, 'dns.flags.response', 'False') +
-            count(file, 'dns.flags.response', '0') +
-            (d.dnsQueries ?? 0),
-          dnsResponses:
-            count(file, 'dns.flags.response', 'True') +
-            count(file, 'dns.flags.response', '1') +
-            (d.dnsResponses ?? 0),
-          wsFrames: count(file, 'websocket.opcode') + (d.wsFrames ?? 0),
-        };
-        assert.deepEqual(
-          countCalls(r.views),
-          want,
-          DIFFERENCES[name]?.why ?? 'no known difference',
-        );
-      },
-    );
-  }
+for (const c of dissectorTestCaptures()) {
+  const name = `${c.proto}/${c.name}`;
+  test(
+    `testdata ${name}: counts match tshark`,
+    { skip: !tshark && 'tshark not installed' },
+    async () => {
+      const file = c.file;
+      const r = await dissectViews([file]);
+      assert.equal(r.error, undefined);
+      const d = DIFFERENCES[name]?.delta ?? {};
+      const want: Counts = {
+        httpRequests: count(file, 'http.request.method') + (d.httpRequests ?? 0),
+        httpResponses: count(file, 'http.response.code') + (d.httpResponses ?? 0),
+        dnsQueries:
+          count(file, 'dns.flags.response', 'False') +
+          count(file, 'dns.flags.response', '0') +
+          (d.dnsQueries ?? 0),
+        dnsResponses:
+          count(file, 'dns.flags.response', 'True') +
+          count(file, 'dns.flags.response', '1') +
+          (d.dnsResponses ?? 0),
+        wsFrames: count(file, 'websocket.opcode') + (d.wsFrames ?? 0),
+      };
+      assert.deepEqual(countCalls(r.views), want, DIFFERENCES[name]?.why ?? 'no known difference');
+    },
+  );
 }

@@ -5,24 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ViewBuilder } from '../src/entry/view.ts';
 import type { Entry } from '../src/entry/model.ts';
 import { buildCatalogue } from '../src/tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
+import { replayCaptures } from '../src/tap/dissectors/testdata.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const corpus = join(root, '../shared/corpus');
 
 function captures(): string[] {
-  const out = [join(root, 'demo/shop.pcap')];
-  const dd = join(root, 'src/tap/dissectors');
-  for (const proto of readdirSync(dd)) {
-    const td = join(dd, proto, 'testdata');
-    if (existsSync(td))
-      for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) out.push(join(td, f));
-  }
+  const out = replayCaptures();
   for (const f of [
     'http/zeek-100-continue-chunked.pcap',
     'dns/pcapplusplus-DnsPackets-udp.pcap',

@@ -160,14 +160,7 @@ function compileTokens(
     cel += t.text;
   }
 
-  const errorAt = (
-    code: KflErrorCode,
-    summary: string,
-    range: { start: number; end: number } | undefined,
-    hint?: string,
-    cause?: unknown,
-    direct?: { start: number; end: number; macro?: string },
-  ): KflError => {
+  const errorAt: ErrorAt = (code, summary, range, hint, cause, direct) => {
     const span = direct ?? mapRange(placed, range, source);
     const macro = span.macro;
     return new KflError({

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+
 import { compileKfl } from './compile.ts';
 import { indexHints, type IndexHints } from './hints.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../tap/run.ts';
 import type { Entry } from '../entry/model.ts';
+import { replayCaptures } from '../tap/dissectors/testdata.ts';
 
 const catalogue = buildCatalogue();
 const hints = (src: string) => indexHints(compileKfl(src, { catalogue }));
@@ -57,14 +57,7 @@ function admits(h: IndexHints, e: Entry, status: number): boolean {
 }
 
 test('hints are sound: every entry a filter matches passes its hints (real captures)', async () => {
-  const root = new URL('../..', import.meta.url).pathname;
-  const files = [join(root, 'demo/shop.pcap')];
-  const dd = join(root, 'src/tap/dissectors');
-  for (const p of readdirSync(dd)) {
-    const td = join(dd, p, 'testdata');
-    if (existsSync(td))
-      for (const f of readdirSync(td)) if (f.endsWith('.pcap')) files.push(join(td, f));
-  }
+  const files = replayCaptures();
   const entries = (
     await Promise.all(files.map((f) => entriesFromCapture(f, { l4All: true })))
   ).flat();

@@ -5,24 +5,18 @@
 import { entriesFromCapture } from '../tap/run.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+
 import { join } from 'node:path';
 import type { Entry, HttpRecord } from '../entry/model.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeFull, decodeLazy, encodeRow, MISFIT } from './codec.ts';
 import { Dict } from './dict.ts';
+import { replayCaptures } from '../tap/dissectors/testdata.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
 function captures(): string[] {
-  const out = [join(root, 'demo/shop.pcap')];
-  const dd = join(root, 'src/tap/dissectors');
-  for (const proto of readdirSync(dd)) {
-    const td = join(dd, proto, 'testdata');
-    if (existsSync(td))
-      for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) out.push(join(td, f));
-  }
-  return out;
+  return replayCaptures();
 }
 
 function entriesOf(file: string): Promise<Entry[]> {

@@ -7,7 +7,6 @@ import { entriesFromCapture } from '../tap/run.ts';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -20,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, HttpRecord } from '../entry/model.ts';
 import { EntryStore, type StoreQuery } from './store.ts';
+import { replayCaptures } from '../tap/dissectors/testdata.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'ks-store-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 let dirs = 0;
@@ -35,13 +34,7 @@ let realCache: Entry[] | undefined;
 /** Every entry of the repository's captures, renumbered 1, 2, 3… (JSON copies). */
 async function real(): Promise<Entry[]> {
   if (realCache === undefined) {
-    const files = [join(root, 'demo/shop.pcap')];
-    const dd = join(root, 'src/tap/dissectors');
-    for (const proto of readdirSync(dd)) {
-      const td = join(dd, proto, 'testdata');
-      if (existsSync(td))
-        for (const f of readdirSync(td)) if (/\.pcap(ng)?$/.test(f)) files.push(join(td, f));
-    }
+    const files = replayCaptures();
     const all: Entry[] = [];
     for (const f of files) all.push(...(await entriesOf(f)));
     realCache = all.map((e, i) => ({ ...(JSON.parse(JSON.stringify(e)) as Entry), id: i + 1 }));
