@@ -13,7 +13,7 @@ function walk(dir, out) {
     if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+    else if (/\.test\.tsx?$/.test(name)) out.push(relative(root, p));
   }
   return out;
 }
