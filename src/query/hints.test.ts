@@ -15,24 +15,31 @@ test('top-level conjuncts give protocol and status hints', () => {
   assert.deepEqual(hints('http && status_code >= 500'), {
     protocols: ['http'],
     status: { min: 500 },
+    exact: true,
   });
   assert.deepEqual(hints('status_code == 404 && http'), {
     protocols: ['http'],
     status: { min: 404, max: 404 },
+    exact: true,
   });
   assert.deepEqual(hints('(http || dns) && 400 <= status_code && status_code < 500'), {
     protocols: ['http', 'dns'],
     status: { min: 400, max: 499 },
+    exact: true,
   });
   assert.deepEqual(hints('dns && status_code == 3'), {
     protocols: ['dns'],
     status: { min: 3, max: 3 },
+    exact: true,
   });
   assert.deepEqual(hints('tcp_conn && conn_state == "closed"'), { protocols: ['tcp'] });
   assert.deepEqual(hints('http and response.status >= 500'), {
     protocols: ['http'],
     status: { min: 500 },
+    exact: true,
   });
+  assert.deepEqual(hints('http'), { protocols: ['http'], exact: true });
+  assert.deepEqual(hints('status_code >= 500'), { status: { min: 500 }, exact: true });
 });
 
 test('no hint where it would not be implied by the filter', () => {
@@ -42,7 +49,7 @@ test('no hint where it would not be implied by the filter', () => {
   assert.deepEqual(
     hints('http && status_code < 400'),
     { protocols: ['http'] },
-    'status 0 would match',
+    'status 0 would match, and the filter must still run',
   );
   assert.deepEqual(hints('tcp && dst.port == 80'), {}, '`tcp` is the transport, many protocols');
   assert.deepEqual(hints('http ? status_code >= 500 : true'), {});

@@ -5,6 +5,7 @@
  * matches always passes the hint); anything else yields no hint and the filter decides alone.
  */
 import type { CompiledFilter } from './compile.ts';
+import type { Entry } from '../entry/model.ts';
 import { lex, type Tok } from './lexer.ts';
 
 export interface IndexHints {
@@ -12,6 +13,18 @@ export interface IndexHints {
   protocols?: string[];
   /** The entry's status (HTTP status / DNS RCODE) is within [min, max]; only given with min ≥ 1. */
   status?: { min?: number; max?: number };
+  /**
+   * The hints say everything the filter says (`http`, `(http || dns) && status_code >= 500`):
+   * an entry passing them matches, so the filter need not run at all.
+   */
+  exact?: boolean;
+}
+
+/** What a store needs to select a filter's entries: index conditions, and the filter if needed. */
+export interface Selection {
+  protocols?: string[];
+  status?: { min?: number; max?: number };
+  filter?: (e: Entry) => boolean;
 }
 
 /** Protocol flags whose truth means exactly `Entry.protocol === value`. */
@@ -106,13 +119,20 @@ export function indexHints(f: CompiledFilter): IndexHints {
   let protocols: string[] | undefined;
   let min = -Infinity;
   let max = Infinity;
+  let covered = 0;
+  let statusConjuncts = 0;
   for (const c of conjuncts) {
     const p = protocolsOf(c);
-    if (p) protocols = protocols ? protocols.filter((x) => p.includes(x)) : [...new Set(p)];
+    if (p) {
+      protocols = protocols ? protocols.filter((x) => p.includes(x)) : [...new Set(p)];
+      covered++;
+    }
     const s = statusOf(c);
     if (s) {
       min = Math.max(min, s.min);
       max = Math.min(max, s.max);
+      covered++;
+      statusConjuncts++;
     }
   }
   const hints: IndexHints = {};
@@ -120,5 +140,23 @@ export function indexHints(f: CompiledFilter): IndexHints {
   // Entries without a status read as 0 in KFL but have none in the index: a range that admits 0
   // cannot be checked on the index.
   if (min >= 1) hints.status = max === Infinity ? { min } : { min, max };
+  // Exact when every conjunct became a hint. The status column holds what `status_code` reads
+  // (HTTP status, DNS RCODE) for every protocol, and none (never matching) where it reads 0.
+  const statusExact = statusConjuncts === 0 || hints.status !== undefined;
+  if (covered === conjuncts.length && statusExact) hints.exact = true;
   return hints;
+}
+
+/**
+ * The store selection for a compiled filter: its index hints, plus the filter itself unless the
+ * hints decide alone. An empty filter selects everything.
+ */
+export function selectionOf(f: CompiledFilter): Selection {
+  if (f.kfl2.trim() === '') return {};
+  const h = indexHints(f);
+  const sel: Selection = {};
+  if (h.protocols) sel.protocols = h.protocols;
+  if (h.status) sel.status = h.status;
+  if (!h.exact) sel.filter = (e) => f.matches(e);
+  return sel;
 }

@@ -10,4 +10,4 @@ export {
 export { KflError, isKflError, type KflErrorCode } from './errors.ts';
 export { validateMacros } from './macros.ts';
 export { translateRe2, Re2Error } from './re2.ts';
-export { indexHints, type IndexHints } from './hints.ts';
+export { indexHints, selectionOf, type IndexHints, type Selection } from './hints.ts';
