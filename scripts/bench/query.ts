@@ -28,8 +28,9 @@ import type {
   UdpFlowRecord,
 } from '../../src/entry/model.ts';
 import { EntryStore, type StoreQuery } from '../../src/store/store.ts';
+import { statsOf } from '../../src/store/aggregate.ts';
 import { entriesFromCapture } from '../../src/tap/run.ts';
-import { compileKfl, indexHints } from '../../src/query/index.ts';
+import { compileKfl, indexHints, selectionOf } from '../../src/query/index.ts';
 import { buildCatalogue } from '../../src/tap/dissectors/registry.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -414,7 +415,8 @@ function compileFilter(q: BenchQuery): Pick<StoreQuery, 'filter'> & BenchQuery['
       `note: ${q.name}: derived hints ${JSON.stringify(derived)} differ from ${JSON.stringify(q.hints)}`,
     );
   }
-  return { ...derived, filter: (e) => c.matches(e) };
+  // The store selection: index conditions, and the filter only where they don't decide alone.
+  return selectionOf(c);
 }
 
 // ------------------------------------------------------------------ run
@@ -547,6 +549,34 @@ async function main(): Promise<void> {
   console.log(
     `\nget(id) of one entry: ${fmt(performance.now() - t, 2)} ms (${one ? 'found' : 'missing'})`,
   );
+
+  // Statistics for a filter and window (MCP get_api_stats, the dashboard's stats view).
+  console.log('');
+  const statsCases: { kfl: string; groupBy: 'endpoint' | 'service'; window?: 'last5m' }[] = [
+    { kfl: 'http', groupBy: 'endpoint' },
+    { kfl: '', groupBy: 'service' },
+    { kfl: 'http', groupBy: 'endpoint', window: 'last5m' },
+    { kfl: 'src.namespace == "payments" || dst.namespace == "payments"', groupBy: 'service' },
+  ];
+  for (const c of statsCases) {
+    const sel = c.kfl === '' ? {} : selectionOf(compileKfl(c.kfl, { catalogue }));
+    t = performance.now();
+    const acc = await statsOf(
+      store,
+      { ...sel, ...(c.window ? windows[c.window] : {}) },
+      {
+        groupBy: c.groupBy,
+      },
+    );
+    const res = acc.result({ series: 'total' });
+    const ms = performance.now() - t;
+    console.log(
+      `stats by ${c.groupBy}${c.window ? ` [${c.window}]` : ''} of ${c.kfl || '(all)'}: ` +
+        `${fmt(ms)} ms (${fmt(res.total.calls)} calls, ${fmt(res.groups.length)} groups, p95 ` +
+        `${fmt((res.total.latency?.p95 ?? 0) / 1000, 1)} ms)`,
+    );
+  }
+  sample();
 
   await store.close();
   gc();
