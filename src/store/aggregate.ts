@@ -18,7 +18,7 @@ export async function statsOf(
   opts: StatsOptions,
 ): Promise<StatsAccumulator> {
   const acc = new StatsAccumulator(opts);
-  for await (const e of store.query({ ...q, order: 'oldest', lazy: true })) acc.add(e);
+  await store.scan({ ...q, order: 'oldest' }, (e) => acc.add(e));
   return acc;
 }
 
@@ -32,6 +32,6 @@ export async function l4Of(
   const protocols = q.protocols
     ? q.protocols.filter((p) => p === 'tcp' || p === 'udp')
     : ['tcp', 'udp'];
-  for await (const e of store.query({ ...q, protocols, order: 'oldest', lazy: true })) agg.add(e);
+  await store.scan({ ...q, protocols, order: 'oldest' }, (e) => agg.add(e));
   return agg;
 }

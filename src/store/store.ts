@@ -859,6 +859,30 @@ export class EntryStore {
     return { entries, cursor: encodeCursor(q.order ?? 'newest', entries[limit - 1]!.id) };
   }
 
+  /**
+   * Calls `visit` with every matching summary entry, in `order`, synchronously per batch (no
+   * per-entry promise: aggregates over millions of rows). The entry is only valid during the call.
+   * Returns how many were visited; `limit` is honoured.
+   */
+  async scan(q: StoreQuery, visit: (e: Entry) => void): Promise<number> {
+    const p = this.plan(q);
+    let n = 0;
+    if (p.limit <= 0) return 0;
+    for await (const b of this.matches(p, () => p.limit - n)) {
+      const { rows, lazy, seg } = b;
+      for (let k = 0; k < rows.length; k++) {
+        const e = lazy[k] ?? seg.lazy(rows[k]!);
+        if (e === undefined) {
+          this.recovery.corruptRecords++;
+          continue;
+        }
+        visit(e);
+        if (++n >= p.limit) return n;
+      }
+    }
+    return n;
+  }
+
   /** Number of matching entries (`limit` and `order` are ignored; `cursor` is honoured). */
   async count(q: StoreQuery = {}): Promise<number> {
     const p = this.plan({ ...q, limit: undefined, order: q.order ?? 'newest' });

@@ -65,6 +65,10 @@ export const L4_KINDS: ReadonlySet<string> = new Set(['tcp_conn', 'udp_flow']);
 function grpcStatusOf(r: HttpRecord): number | undefined {
   const res = r.response;
   if (res === undefined) return undefined;
+  // gRPC runs over HTTP/2 only. Checking the version first keeps HTTP/1 calls from reading
+  // headers, which the store keeps out of its summary rows (a disk read per call).
+  const version = r.request?.httpVersion ?? res.httpVersion;
+  if (version.startsWith('HTTP/1') || version.startsWith('HTTP/0')) return undefined;
   const ct = r.request?.headers['content-type'] ?? res.headers['content-type'] ?? '';
   if (!ct.toLowerCase().startsWith('application/grpc')) return undefined;
   const raw = res.trailers?.['grpc-status'] ?? res.headers['grpc-status'];

@@ -100,6 +100,8 @@ export interface HttpOpts extends Base {
   reqHeaders?: Record<string, string>;
   resHeaders?: Record<string, string>;
   trailers?: Record<string, string>;
+  /** Default `HTTP/2` for gRPC content types (gRPC runs over HTTP/2 only), else `HTTP/1.1`. */
+  version?: string;
 }
 
 export function http(o: HttpOpts = {}): Entry {
@@ -107,6 +109,10 @@ export function http(o: HttpOpts = {}): Entry {
   if (!o.noRequest) rec.request = httpReq(o.method ?? 'GET', o.path ?? '/', o.reqHeaders);
   const status = o.status === undefined ? 200 : o.status;
   if (status !== null) rec.response = httpRes(status, o.resHeaders, o.trailers);
+  const grpc = o.reqHeaders?.['content-type']?.startsWith('application/grpc') === true;
+  const version = o.version ?? (grpc ? 'HTTP/2' : 'HTTP/1.1');
+  if (rec.request) rec.request.httpVersion = version;
+  if (rec.response) rec.response.httpVersion = version;
   const b: Base = { elapsed: status === null ? 0 : 1000, ...o };
   if (status === null && o.error === undefined)
     b.error = { code: 'KS_NO_RESPONSE', message: 'no response' };
