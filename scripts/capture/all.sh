@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates every capture under src/tap/dissectors/{http,ws,dns}/testdata — each generator in a
-# network namespace of its own (see in-netns.sh) — and scripts/capture/EXPECTED.md.
+# Regenerates every capture under src/tap/dissectors/{http,ws,dns}/testdata and
+# src/redact/testdata — each generator in a network namespace of its own (see in-netns.sh) — and
+# scripts/capture/EXPECTED.md.
 # Needs root, tcpdump, tshark, dnsmasq, dig and curl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,4 +12,5 @@ done
 scripts/capture/in-netns.sh node --import tsx scripts/capture/http.ts
 scripts/capture/in-netns.sh node --import tsx scripts/capture/ws.ts
 scripts/capture/in-netns.sh bash scripts/capture/dns.sh
+scripts/capture/in-netns.sh node --import tsx src/redact/testdata/secrets.ts
 bash scripts/capture/expected.sh

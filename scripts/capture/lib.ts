@@ -83,7 +83,15 @@ export async function capture(
   filter: string,
   scenario: () => Promise<void>,
 ): Promise<void> {
-  const out = testdataPath(proto, name);
+  await captureFile(testdataPath(proto, name), filter, scenario);
+}
+
+/** Captures `scenario` (port-filtered) into the capture file `out` (any path). */
+export async function captureFile(
+  out: string,
+  filter: string,
+  scenario: () => Promise<void>,
+): Promise<void> {
   const dump = await startTcpdump(out, filter);
   try {
     await scenario();

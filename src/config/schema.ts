@@ -60,6 +60,7 @@ export const schema: Group = group({
       host: leaf('string', '127.0.0.1', 'address the local proxy binds'),
       front: group({ port: leaf('int', 8899, 'local port of the dashboard') }),
       hub: group({ port: leaf('int', 8898, 'local port of the hub API') }),
+      worker: group({ srvPort: leaf('int', 48999, 'port of the worker API on each node') }),
     }),
     enabledDissectors: leaf(
       'list<string>',
@@ -93,6 +94,36 @@ export const schema: Group = group({
       ),
     ),
     debug: leaf('bool', false, 'debug logging in the deployed components'),
+    redaction: group({
+      enabled: leaf('bool', true, 'replace secrets with [REDACTED] before entries are stored'),
+      headers: leaf(
+        'list<string>',
+        [
+          'authorization',
+          'proxy-authorization',
+          'cookie',
+          'set-cookie',
+          'x-api-key',
+          'x-auth-token',
+        ],
+        'header names whose values are redacted (case-insensitive; Cookie/Set-Cookie also redact the cookie maps)',
+      ),
+      bodyFields: leaf(
+        'list<string>',
+        [
+          'password',
+          'passwd',
+          'secret',
+          'token',
+          'access_token',
+          'refresh_token',
+          'client_secret',
+          'api_key',
+          'apikey',
+        ],
+        'JSON/form body fields, WebSocket JSON fields and query parameters redacted (case-insensitive)',
+      ),
+    }),
   }),
   kube: group({
     configPath: leaf('string', '', 'kubeconfig path (empty: $KUBECONFIG or ~/.kube/config)'),

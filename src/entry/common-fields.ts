@@ -104,6 +104,12 @@ export const commonFields: readonly FieldDef[] = [
     doc: 'capture details (source, backend)',
     get: (e) => ({ source: e.capture_source }),
   },
+  {
+    name: 'redacted',
+    type: 'list<string>',
+    doc: 'values replaced by `[REDACTED]` before storage (`request.headers.authorization`, `request.body.password`…)',
+    get: (e) => e.redacted,
+  },
   // Transport flags
   {
     name: 'tcp',

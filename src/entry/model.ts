@@ -21,6 +21,8 @@ export interface Endpoint {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   process?: { name: string; pid?: number };
+  /** Container (64-hex id from the process's cgroup) of a local process, when in one. */
+  containerId?: string;
   dns?: string;
 }
 
@@ -230,4 +232,10 @@ export interface Entry {
   requestSize: number;
   responseSize: number;
   error?: EntryError;
+  /**
+   * What was replaced by `[REDACTED]` before storage (src/redact), as paths of the JSON view:
+   * `request.headers.authorization`, `request.cookies.session`, `request.body.user.password`…
+   * Absent when nothing was.
+   */
+  redacted?: string[];
 }

@@ -98,6 +98,7 @@ const ENDPOINT: readonly Field[] = [
       { t: 'map', key: 'labels', opt: true },
       { t: 'map', key: 'annotations', opt: true },
       { t: 'obj', key: 'process', opt: true, fields: [req('sym', 'name'), opt('num', 'pid')] },
+      opt('sym', 'containerId'),
       opt('sym', 'dns'),
     ],
   },
@@ -263,4 +264,5 @@ export const ENTRY: readonly Field[] = [
     fields: [req('sym', 'code'), req('str', 'message')],
     skip: true,
   },
+  { t: 'strs', key: 'redacted', opt: true },
 ];

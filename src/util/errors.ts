@@ -29,6 +29,14 @@ export type ErrorCode =
   | 'KS_ERR_KFL_AMBIGUOUS'
   | 'KS_ERR_KFL_REGEX'
   | 'KS_ERR_KFL_MACRO'
+  /** API: unknown route, entry or node. */
+  | 'KS_ERR_NOT_FOUND'
+  /** API: a server (hub, worker) cannot be reached, timed out, or answered something else. */
+  | 'KS_ERR_UNAVAILABLE'
+  /** A server cannot listen on its address (port in use, no permission). */
+  | 'KS_ERR_LISTEN'
+  /** Local process identity: no readable /proc socket tables (not Linux). */
+  | 'KS_ERR_PROC_UNAVAILABLE'
   | 'KS_ERR_INTERNAL';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -50,6 +58,10 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_KFL_AMBIGUOUS: ExitCode.usage,
   KS_ERR_KFL_REGEX: ExitCode.usage,
   KS_ERR_KFL_MACRO: ExitCode.config,
+  KS_ERR_NOT_FOUND: ExitCode.input,
+  KS_ERR_UNAVAILABLE: ExitCode.failure,
+  KS_ERR_LISTEN: ExitCode.failure,
+  KS_ERR_PROC_UNAVAILABLE: ExitCode.failure,
   KS_ERR_INTERNAL: ExitCode.failure,
 };
 

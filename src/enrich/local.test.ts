@@ -1,0 +1,321 @@
+/**
+ * The local resolver on a fixture /proc tree (every table format, namespaces, history) and on
+ * this machine's real /proc with a real server and real client processes on loopback.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { KsError } from '../util/errors.ts';
+import { createLocalResolver, LOCAL_IDENTITY_TTL_MS } from './local.ts';
+
+const FIXTURE = new URL('./testdata/proc', import.meta.url).pathname;
+const temps: string[] = [];
+after(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
+/** A copy of the fixture with its `<name>.link` files turned into symlinks (see README). */
+function procTree(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-proc-'));
+  temps.push(dir);
+  cpSync(FIXTURE, dir, { recursive: true });
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.link')) {
+        const target = readFileSync(p, 'utf8').trim();
+        unlinkSync(p);
+        symlinkSync(target, p.slice(0, -'.link'.length));
+      }
+    }
+  };
+  walk(dir);
+  return dir;
+}
+
+const T0 = 1_760_000_000_000; // ms
+const us = (ms: number): number => ms * 1000;
+
+test('fixture: every socket kind resolves to its process, pid and container', () => {
+  const r = createLocalResolver({ procRoot: procTree(), refreshMs: 0, now: () => T0 });
+  try {
+    const who = (ip: string, port: number, tr: 'tcp' | 'udp' = 'tcp'): unknown => {
+      const id = r.lookup(ip, port, tr, us(T0));
+      return id && [id.process?.name, id.process?.pid, id.containerId];
+    };
+    const ctrl = '0123456789abcdef'.repeat(4);
+    const api = 'fedcba9876543210'.repeat(4);
+    const redis = 'aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999';
+    // Accepted connection (exact) and the 0.0.0.0 listener for every other local address.
+    assert.deepEqual(who('192.0.2.2', 80), ['nginx', 100, undefined]);
+    assert.deepEqual(who('2001:db8::5', 80), ['nginx', 100, undefined]);
+    assert.deepEqual(who('127.0.0.1', 80), ['nginx', 100, undefined]);
+    // A dual-stack socket (::ffff:127.0.0.1) answers for the IPv4 address, in any spelling;
+    // comm cut at 15 characters is completed from argv[0]; kubepods cgroup → container.
+    assert.deepEqual(who('127.0.0.1', 51000), ['kube-controller-manager', 101, ctrl]);
+    assert.deepEqual(who('::ffff:127.0.0.1', 51000), ['kube-controller-manager', 101, ctrl]);
+    // Loopback listener: exact, and by port for the machine's other addresses.
+    assert.deepEqual(who('127.0.0.1', 6443), ['api-server', 102, api]);
+    assert.deepEqual(who('192.0.2.2', 6443), ['api-server', 102, api]);
+    assert.deepEqual(who('::1', 9090), ['api-server', 102, api]);
+    assert.deepEqual(who('2001:0db8:0:0::5', 443), ['api-server', 102, api]);
+    // UDP: wildcard IPv4 and IPv6 sockets, and a connected client socket.
+    assert.deepEqual(who('192.0.2.2', 53, 'udp'), ['dnsmasq', 103, undefined]);
+    assert.deepEqual(who('127.0.0.1', 53, 'udp'), ['dnsmasq', 103, undefined]);
+    assert.deepEqual(who('192.0.2.2', 42001, 'udp'), ['dig', 104, undefined]);
+    // Another network namespace (a container): its own tables and addresses.
+    assert.deepEqual(who('172.17.0.5', 6379), ['redis-server', 200, redis]);
+    // Not found: the transport differs, a socket no process holds, a remote address, junk.
+    assert.equal(who('192.0.2.2', 53, 'tcp'), undefined);
+    assert.equal(who('192.0.2.2', 54321), undefined);
+    assert.equal(who('8.8.8.8', 53, 'udp'), undefined);
+    assert.equal(who('192.0.2.9', 40000), undefined);
+    assert.equal(who('nonsense', 1), undefined);
+    const s = r.stats();
+    assert.equal(s.namespaces, 2);
+    assert.equal(s.processes, 6);
+    assert.equal(s.sockets, 12); // every table row with an inode (TIME_WAIT has none)
+    assert.equal(s.ownedSockets, 11); // all but inode 1999
+    assert.equal(s.lookups, 18);
+    assert.equal(s.hits, 13);
+    assert.equal(s.missRefreshes, 0); // the clock did not move: misses are rate-limited
+  } finally {
+    r.close();
+  }
+});
+
+test('fixture: fd links are read only for sockets without a known owner', () => {
+  const root = procTree();
+  let now = T0;
+  const r = createLocalResolver({ procRoot: root, refreshMs: 0, now: () => now });
+  try {
+    assert.equal(r.stats().fdScans, 6, 'first refresh: every process');
+    now += 1000;
+    r.refresh();
+    // Inode 1999 has no owner and is not looked for again before LOCAL_UNOWNED_RETRY_MS.
+    assert.equal(r.stats().fdScans, 0);
+    // nginx opens a new connection: one more socket, found by reading fd links again.
+    symlinkSync('socket:[1011]', join(root, '100', 'fd', '9'));
+    const tcp = join(root, 'net', 'tcp');
+    writeFileSync(
+      tcp,
+      readFileSync(tcp, 'utf8') +
+        '   5: 020200C0:C350 0A0200C0:0050 01 00000000:00000000 00:00000000 00000000     0        0 1011 1 0000000000000000 100 0 0 10 0\n',
+    );
+    assert.equal(r.lookup('192.0.2.2', 50000, 'tcp', us(now)), undefined, 'not refreshed yet');
+    now += 1000; // a miss on a local address refreshes (rate-limited by the clock)
+    assert.equal(r.lookup('192.0.2.2', 50000, 'tcp', us(now))?.process?.name, 'nginx');
+    const s = r.stats();
+    assert.equal(s.missRefreshes, 1);
+    assert.ok(s.fdScans >= 1 && s.fdScans <= 6, `fdScans ${s.fdScans}`);
+  } finally {
+    r.close();
+  }
+});
+
+test('fixture: history keeps an exited client within the TTL, and tells port reuse apart', () => {
+  const root = procTree();
+  let now = T0;
+  const r = createLocalResolver({ procRoot: root, refreshMs: 0, now: () => now });
+  try {
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', us(now))?.process?.name, 'dig');
+    // dig exits: its process and its socket disappear.
+    rmSync(join(root, '104'), { recursive: true });
+    const udp = join(root, 'net', 'udp');
+    writeFileSync(udp, readFileSync(udp, 'utf8').replace(/^.*\b1008\b.*\n/m, ''));
+    now += 5000;
+    r.refresh();
+    const digTs = us(T0 + 10);
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', digTs)?.process?.pid, 104);
+    // The port is reused by a new process (curl, pid 105).
+    cpSync(join(FIXTURE, '104'), join(root, '105'), { recursive: true });
+    writeFileSync(join(root, '105', 'comm'), 'curl\n');
+    unlinkSync(join(root, '105', 'fd', '3.link'));
+    unlinkSync(join(root, '105', 'fd', '0.link'));
+    unlinkSync(join(root, '105', 'ns', 'net.link'));
+    symlinkSync('socket:[1010]', join(root, '105', 'fd', '3'));
+    symlinkSync('net:[4026531833]', join(root, '105', 'ns', 'net'));
+    writeFileSync(
+      udp,
+      readFileSync(udp, 'utf8') +
+        '   2: 020200C0:A411 08080808:0035 01 00000000:00000000 00:00000000 00000000     0        0 1010 1 0000000000000000 100 0 0 10 0\n',
+    );
+    now += 4000; // before inode 1999 (no owner) is looked for again
+    r.refresh();
+    assert.equal(r.stats().fdScans, 1, 'the new process is scanned first, and alone');
+    // Traffic from dig's time resolves to dig, traffic from now to curl.
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', digTs)?.process?.name, 'dig');
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', us(now))?.process?.name, 'curl');
+    // Past the TTL after dig was last seen, only curl is left; past curl's too, nothing.
+    now = T0 + LOCAL_IDENTITY_TTL_MS + 1;
+    r.refresh();
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', digTs)?.process?.name, 'curl');
+    rmSync(join(root, '105'), { recursive: true });
+    writeFileSync(udp, readFileSync(udp, 'utf8').replace(/^.*\b1010\b.*\n/m, ''));
+    now += LOCAL_IDENTITY_TTL_MS + 1;
+    r.refresh();
+    assert.equal(r.lookup('192.0.2.2', 42001, 'udp', us(now)), undefined);
+    assert.ok(r.stats().expired >= 1);
+  } finally {
+    r.close();
+  }
+});
+
+test('fixture: the history table is bounded', () => {
+  const r = createLocalResolver({
+    procRoot: procTree(),
+    refreshMs: 0,
+    now: () => T0,
+    maxRemembered: 4,
+  });
+  try {
+    const s = r.stats();
+    assert.equal(s.remembered, 4);
+    assert.ok(s.evicted > 0, `evicted ${s.evicted}`);
+  } finally {
+    r.close();
+  }
+});
+
+test('no socket tables (not Linux, wrong root): KS_ERR_PROC_UNAVAILABLE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-noproc-'));
+  temps.push(dir);
+  assert.throws(
+    () => createLocalResolver({ procRoot: dir }),
+    (e: unknown) => e instanceof KsError && e.code === 'KS_ERR_PROC_UNAVAILABLE',
+  );
+});
+
+// ------------------------------------------------------------------ real /proc
+
+/** A child process's exit (code), once. */
+function exited(child: ReturnType<typeof spawn>): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+test('real /proc: curl and a node client talking to this process on loopback', async () => {
+  // The clock is moved by the test so that each miss may refresh (misses are rate-limited).
+  let clock = Date.now();
+  const tick = (): number => (clock += 10_000) * 1000;
+  const r = createLocalResolver({ refreshMs: 0, now: () => clock });
+  const held: http.ServerResponse[] = [];
+  const arrived: ((port: number) => void)[] = [];
+  const server = http.createServer((req, res) => {
+    held.push(res);
+    arrived.shift()?.(req.socket.remotePort!);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const nextRequest = (): Promise<number> => new Promise((resolve) => arrived.push(resolve));
+  try {
+    // 1. curl: the server holds the response while both sockets are looked up.
+    let got = nextRequest();
+    const curl = spawn('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/hold`], {
+      stdio: 'ignore',
+    });
+    const curlPort = await got;
+    const during = tick();
+    const client = r.lookup('127.0.0.1', curlPort, 'tcp', during);
+    assert.deepEqual(client?.process, { name: 'curl', pid: curl.pid });
+    const srv = r.lookup('127.0.0.1', port, 'tcp', during);
+    assert.deepEqual(srv?.process, { name: 'node', pid: process.pid });
+    held.shift()!.end('ok');
+    assert.equal(await exited(curl), 0);
+    // curl is gone (its socket closed); the lookup after the fact still answers.
+    tick();
+    r.refresh();
+    assert.ok(
+      !readFileSync('/proc/net/tcp', 'utf8').includes(
+        `:${curlPort.toString(16).toUpperCase().padStart(4, '0')} 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 01`,
+      ),
+      'curl socket closed',
+    );
+    assert.deepEqual(r.lookup('127.0.0.1', curlPort, 'tcp', during)?.process, {
+      name: 'curl',
+      pid: curl.pid,
+    });
+
+    // 2. A node client whose name (process.title) is longer than comm's 15 characters.
+    got = nextRequest();
+    const title = 'kubeshark-test-client';
+    const nodeClient = spawn(
+      process.execPath,
+      [
+        '-e',
+        `process.title = ${JSON.stringify(title)};
+         require('http').get('http://127.0.0.1:${port}/', (res) => res.resume());`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const nodePort = await got;
+    const id = r.lookup('127.0.0.1', nodePort, 'tcp', tick());
+    assert.deepEqual(id?.process, { name: title, pid: nodeClient.pid });
+    assert.equal(readFileSync(`/proc/${nodeClient.pid}/comm`, 'utf8').trim(), title.slice(0, 15));
+    held.shift()!.end('ok');
+    assert.equal(await exited(nodeClient), 0);
+    // Not a local address: answered without a refresh.
+    const before = r.stats().refreshes;
+    assert.equal(r.lookup('192.0.2.200', 80, 'tcp', tick()), undefined);
+    assert.equal(r.stats().refreshes, before);
+  } finally {
+    for (const res of held) res.end();
+    server.closeAllConnections();
+    server.close();
+    r.close();
+  }
+});
+
+test('real /proc: a UDP socket bound to loopback', async () => {
+  const sock = dgram.createSocket('udp4');
+  sock.bind(0, '127.0.0.1');
+  await once(sock, 'listening');
+  const r = createLocalResolver({ refreshMs: 0 });
+  try {
+    const id = r.lookup('127.0.0.1', sock.address().port, 'udp', Date.now() * 1000);
+    assert.deepEqual(id?.process, { name: 'node', pid: process.pid });
+    assert.equal(r.lookup('127.0.0.1', sock.address().port, 'tcp', Date.now() * 1000), undefined);
+  } finally {
+    sock.close();
+    r.close();
+  }
+});
+
+test('real /proc: the timer refreshes on its own; a refresh is measured', async () => {
+  const r = createLocalResolver({ refreshMs: 50 });
+  try {
+    // The timer spaces refreshes out to keep their share of a core under LOCAL_REFRESH_MAX_DUTY.
+    const deadline = Date.now() + 20_000;
+    while (r.stats().refreshes < 3 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const s = r.stats();
+    assert.ok(s.refreshes >= 3, `refreshes ${s.refreshes}`);
+    assert.ok(s.processes > 1 && s.lastRefreshMs > 0);
+    console.log(
+      `# /proc refresh: ${s.processes} processes, ${s.namespaces} netns, ${s.sockets} sockets; ` +
+        `first ${s.maxRefreshMs.toFixed(1)} ms, last ${s.lastRefreshMs.toFixed(1)} ms`,
+    );
+  } finally {
+    r.close();
+  }
+});

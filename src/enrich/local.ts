@@ -1,0 +1,493 @@
+/**
+ * The local Resolver: which process (name, pid, container) owns a socket on this machine, from
+ * /proc — for `tap --local`, where there is no Kubernetes to ask.
+ *
+ * A refresh reads the socket tables of every network namespace (/proc/net/{tcp,tcp6,udp,udp6}
+ * for our own, /proc/[pid]/net/… for the others: a container's sockets are only in its own),
+ * finds the process holding each socket inode through the /proc/[pid]/fd/* links
+ * (`socket:[inode]`), and records (transport, local ip, local port) → identity with the time it
+ * was seen. Traffic is dissected after the fact and short-lived clients (a curl) are often gone
+ * by then, so observations are kept for LOCAL_IDENTITY_TTL_MS after they were last seen, in a
+ * table bounded by LOCAL_MAX_REMEMBERED keys. Refreshes run on a timer and on a lookup miss for
+ * a local address (at most once per LOCAL_MISS_REFRESH_MIN_MS).
+ *
+ * Cost: the fd links of every process are the expensive part, so they are read only when a
+ * socket has no known owner, new processes first, stopping once every new socket is found; a
+ * quiet machine's refresh reads the tables and one ns link per process. See stats().
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { KsError } from '../util/errors.ts';
+import {
+  containerIdFromCgroup,
+  normalizeIp,
+  parseFibTrieLocal,
+  parseIfInet6,
+  parseSocketTable,
+  processName,
+  type SocketRow,
+} from './procfs.ts';
+import type { Identity, Resolver } from './types.ts';
+
+/** Period of the background refresh. */
+export const LOCAL_REFRESH_MS = 1000;
+/** Least time between two refreshes caused by lookup misses (a miss costs a refresh). */
+export const LOCAL_MISS_REFRESH_MIN_MS = 200;
+/** An observation is forgotten this long after its socket was last seen. */
+export const LOCAL_IDENTITY_TTL_MS = 120_000;
+/** Most (transport, ip, port) keys remembered; the least recently seen go first. */
+export const LOCAL_MAX_REMEMBERED = 65_536;
+/** Successive owners kept per key (a port reused by another process). */
+export const LOCAL_MAX_OWNERS_PER_KEY = 4;
+/**
+ * Refreshes use at most this share of one core: a slow refresh (each network namespace's socket
+ * tables cost the kernel a walk of the whole socket hash) spaces out the timer and the misses.
+ */
+export const LOCAL_REFRESH_MAX_DUTY = 0.05;
+/** Refreshes caused by misses use at most this share of one core (bursts of misses). */
+export const LOCAL_MISS_REFRESH_MAX_DUTY = 0.2;
+/** A socket whose owner a full fd scan did not find is looked for again after this long. */
+export const LOCAL_UNOWNED_RETRY_MS = 10_000;
+
+export interface LocalResolverOptions {
+  /** Default `/proc`; tests point it at a fixture tree. */
+  procRoot?: string;
+  /** Background refresh period (default LOCAL_REFRESH_MS); 0 disables the timer. */
+  refreshMs?: number;
+  /** Clock in ms since the epoch (default Date.now). */
+  now?: () => number;
+  ttlMs?: number;
+  maxRemembered?: number;
+  missRefreshMinMs?: number;
+}
+
+export interface LocalResolverStats {
+  refreshes: number;
+  /** Refreshes caused by lookup misses (included in `refreshes`). */
+  missRefreshes: number;
+  /** Wall time of the last refresh / the slowest one / all of them (ms). */
+  lastRefreshMs: number;
+  maxRefreshMs: number;
+  totalRefreshMs: number;
+  /** In the last refresh: processes listed, network namespaces, sockets with an inode. */
+  processes: number;
+  namespaces: number;
+  sockets: number;
+  /** In the last refresh: sockets whose owner is known, processes whose fds were read. */
+  ownedSockets: number;
+  fdScans: number;
+  /** Keys in the history table now. */
+  remembered: number;
+  lookups: number;
+  hits: number;
+  misses: number;
+  /** Keys dropped for age (TTL) / for room (LOCAL_MAX_REMEMBERED). */
+  expired: number;
+  evicted: number;
+  /** Refreshes that failed (the previous tables stay). */
+  errors: number;
+}
+
+export interface LocalResolver extends Resolver {
+  /** Re-reads /proc now (also done on the timer and on misses). */
+  refresh(): void;
+  /** Stops the timer and forgets everything. */
+  close(): void;
+  stats(): LocalResolverStats;
+}
+
+/** One owner of a key over a span of refreshes (µs). */
+interface Owner {
+  id: Identity;
+  pid: number;
+  first: number;
+  last: number;
+}
+
+interface Namespace {
+  key: string;
+  /** Directory holding tcp, tcp6, udp, udp6, fib_trie, if_inet6. */
+  netDir: string;
+}
+
+const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
+const isUnspecified = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+const SOCKET_LINK = /^socket:\[(\d+)\]$/;
+
+class ProcResolver implements LocalResolver {
+  private readonly root: string;
+  private readonly now: () => number;
+  private readonly ttlUs: number;
+  private readonly maxKeys: number;
+  private readonly missMinMs: number;
+  private readonly refreshMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /** `tcp 127.0.0.1 8080` → owners (oldest first); Map order = least recently seen first. */
+  private readonly history = new Map<string, Owner[]>();
+  /** Local address → namespaces it belongs to, with when it was last seen (µs). */
+  private readonly addrs = new Map<string, { ns: Set<string>; last: number }>();
+  /** Socket inode → owning pid (valid while the inode is in a table and the pid lives). */
+  private readonly owners = new Map<number, number>();
+  /** Inodes a full scan did not find an owner for → when to look again (ms). */
+  private readonly unowned = new Map<number, number>();
+  private knownPids = new Set<number>();
+  private selfNs = 'self';
+  private lastRefreshAt = -Infinity;
+  private readonly st: LocalResolverStats = {
+    refreshes: 0,
+    missRefreshes: 0,
+    lastRefreshMs: 0,
+    maxRefreshMs: 0,
+    totalRefreshMs: 0,
+    processes: 0,
+    namespaces: 0,
+    sockets: 0,
+    ownedSockets: 0,
+    fdScans: 0,
+    remembered: 0,
+    lookups: 0,
+    hits: 0,
+    misses: 0,
+    expired: 0,
+    evicted: 0,
+    errors: 0,
+  };
+
+  constructor(o: LocalResolverOptions) {
+    this.root = (o.procRoot ?? '/proc').replace(/\/+$/, '');
+    this.now = o.now ?? Date.now;
+    this.ttlUs = (o.ttlMs ?? LOCAL_IDENTITY_TTL_MS) * 1000;
+    this.maxKeys = o.maxRemembered ?? LOCAL_MAX_REMEMBERED;
+    this.missMinMs = o.missRefreshMinMs ?? LOCAL_MISS_REFRESH_MIN_MS;
+    this.refreshMs = o.refreshMs ?? LOCAL_REFRESH_MS;
+    if (readText(`${this.root}/net/tcp`) === undefined) {
+      throw new KsError(
+        'KS_ERR_PROC_UNAVAILABLE',
+        `cannot read ${this.root}/net/tcp: local process identity needs Linux /proc`,
+      );
+    }
+    this.refresh();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.refreshMs <= 0 || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.refresh();
+      this.schedule();
+    }, this.gapMs(this.refreshMs));
+    this.timer.unref();
+  }
+
+  /** Least time between refreshes: `base`, or more when refreshes are slow (see *_MAX_DUTY). */
+  private gapMs(base: number, duty = LOCAL_REFRESH_MAX_DUTY): number {
+    return Math.max(base, this.st.lastRefreshMs / duty);
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  lookup(ip: string, port: number, transport: 'tcp' | 'udp', tsUs: number): Identity | undefined {
+    this.st.lookups++;
+    const n = normalizeIp(ip);
+    if (n === undefined) {
+      this.st.misses++;
+      return undefined;
+    }
+    let id = this.find(n, port, transport, tsUs);
+    if (
+      id === undefined &&
+      !this.closed &&
+      this.isLocal(n) &&
+      this.now() - this.lastRefreshAt >= this.gapMs(this.missMinMs, LOCAL_MISS_REFRESH_MAX_DUTY)
+    ) {
+      this.st.missRefreshes++;
+      this.refresh();
+      id = this.find(n, port, transport, tsUs);
+    }
+    if (id) this.st.hits++;
+    else this.st.misses++;
+    return id;
+  }
+
+  private isLocal(ip: string): boolean {
+    return isLoopback(ip) || this.addrs.has(ip);
+  }
+
+  /** Namespaces where `ip` is a local address (loopback: only ours, where we capture). */
+  private namespacesOf(ip: string): Iterable<string> {
+    if (isLoopback(ip)) return [this.selfNs];
+    return this.addrs.get(ip)?.ns ?? [];
+  }
+
+  private find(ip: string, port: number, transport: string, tsUs: number): Identity | undefined {
+    const exact = this.pick(this.history.get(`${transport} ${ip} ${port}`), tsUs);
+    if (exact) return exact;
+    // Sockets bound to 0.0.0.0 / :: answer on every local address of their namespace; then a
+    // listener bound to loopback (reached through a local redirect) as the last resort.
+    for (const kind of ['*', 'lo']) {
+      for (const ns of this.namespacesOf(ip)) {
+        const w = this.pick(this.history.get(`${transport} ${kind}${ns} ${port}`), tsUs);
+        if (w) return w;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The owner at `tsUs`: the first one still seen at that time (or within one refresh period
+   * after it: a socket can close between two refreshes), else the latest; owners last seen
+   * more than the TTL ago do not count.
+   */
+  private pick(list: Owner[] | undefined, tsUs: number): Identity | undefined {
+    if (!list) return undefined;
+    const slack = this.gapMs(this.refreshMs > 0 ? this.refreshMs : LOCAL_REFRESH_MS) * 1000;
+    const cutoff = this.now() * 1000 - this.ttlUs; // older owners of a live key are forgotten
+    let latest: Owner | undefined;
+    for (const o of list) {
+      if (o.last < cutoff) continue;
+      if (tsUs <= o.last + slack) return o.id;
+      latest = o;
+    }
+    return latest?.id;
+  }
+
+  // ---------------------------------------------------------------- refresh
+
+  refresh(): void {
+    if (this.closed) return;
+    const t0 = performance.now();
+    const nowMs = this.now();
+    this.lastRefreshAt = nowMs;
+    try {
+      this.scan(nowMs);
+    } catch {
+      // A vanished process or an unreadable file is skipped inside scan(); anything else is
+      // counted and the previous tables stay in use.
+      this.st.errors++;
+    }
+    const took = performance.now() - t0;
+    this.st.refreshes++;
+    this.st.lastRefreshMs = took;
+    this.st.maxRefreshMs = Math.max(this.st.maxRefreshMs, took);
+    this.st.totalRefreshMs += took;
+  }
+
+  private scan(nowMs: number): void {
+    const nowUs = nowMs * 1000;
+    const pids: number[] = [];
+    for (const name of readdirSync(this.root)) {
+      const c = name.charCodeAt(0);
+      if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
+    }
+    const alive = new Set(pids);
+
+    // Network namespaces: ours through /proc/net, every other one through one of its processes.
+    this.selfNs = readLink(`${this.root}/self/ns/net`) ?? 'self';
+    const namespaces: Namespace[] = [{ key: this.selfNs, netDir: `${this.root}/net` }];
+    const seenNs = new Set([this.selfNs]);
+    for (const pid of pids) {
+      const ns = readLink(`${this.root}/${pid}/ns/net`);
+      if (ns === undefined || seenNs.has(ns)) continue;
+      seenNs.add(ns);
+      namespaces.push({ key: ns, netDir: `${this.root}/${pid}/net` });
+    }
+
+    const rows: { ns: string; row: SocketRow }[] = [];
+    for (const ns of namespaces) {
+      for (const [file, transport, v6] of [
+        ['tcp', 'tcp', false],
+        ['tcp6', 'tcp', true],
+        ['udp', 'udp', false],
+        ['udp6', 'udp', true],
+      ] as const) {
+        const text = readText(`${ns.netDir}/${file}`);
+        if (text === undefined) continue;
+        for (const row of parseSocketTable(text, transport, v6)) {
+          if (row.inode !== 0) rows.push({ ns: ns.key, row });
+        }
+      }
+      const local = [
+        ...parseFibTrieLocal(readText(`${ns.netDir}/fib_trie`) ?? ''),
+        ...parseIfInet6(readText(`${ns.netDir}/if_inet6`) ?? ''),
+      ];
+      for (const a of local) {
+        if (isLoopback(a)) continue; // every namespace has one: resolved in ours only
+        const e = this.addrs.get(a);
+        if (e) {
+          e.ns.add(ns.key);
+          e.last = nowUs;
+        } else this.addrs.set(a, { ns: new Set([ns.key]), last: nowUs });
+      }
+    }
+
+    // Owners: keep those still valid, look for the rest in the fd tables.
+    const inTables = new Set(rows.map((r) => r.row.inode));
+    for (const [inode, pid] of this.owners) {
+      if (!inTables.has(inode) || !alive.has(pid)) this.owners.delete(inode);
+    }
+    for (const inode of this.unowned.keys()) if (!inTables.has(inode)) this.unowned.delete(inode);
+    const wanted = new Set<number>();
+    for (const inode of inTables) {
+      if (this.owners.has(inode)) continue;
+      const retry = this.unowned.get(inode);
+      if (retry === undefined || retry <= nowMs) wanted.add(inode);
+    }
+    this.st.fdScans = 0;
+    if (wanted.size > 0) {
+      // New processes first: a new socket most likely belongs to one.
+      const order = [
+        ...pids.filter((p) => !this.knownPids.has(p)),
+        ...pids.filter((p) => this.knownPids.has(p)),
+      ];
+      for (const pid of order) {
+        if (wanted.size === 0) break;
+        this.scanFds(pid, wanted, inTables);
+      }
+      for (const inode of wanted) this.unowned.set(inode, nowMs + LOCAL_UNOWNED_RETRY_MS);
+    }
+    this.knownPids = alive;
+
+    // Identities of the owners, read once per refresh (a fork + exec changes the name).
+    const ids = new Map<number, Identity | null>();
+    const identityOf = (pid: number): Identity | undefined => {
+      let id = ids.get(pid);
+      if (id === undefined) {
+        id = this.readIdentity(pid) ?? null;
+        ids.set(pid, id);
+      }
+      return id ?? undefined;
+    };
+    let owned = 0;
+    for (const { ns, row } of rows) {
+      const pid = this.owners.get(row.inode);
+      if (pid === undefined) continue;
+      const id = identityOf(pid);
+      if (!id) continue;
+      owned++;
+      const tr = row.transport;
+      if (isUnspecified(row.localIp)) {
+        this.observe(`${tr} *${ns} ${row.localPort}`, id, pid, nowUs);
+      } else {
+        this.observe(`${tr} ${row.localIp} ${row.localPort}`, id, pid, nowUs);
+        const listening = tr === 'tcp' ? row.state === 0x0a : row.remotePort === 0;
+        if (listening && isLoopback(row.localIp))
+          this.observe(`${tr} lo${ns} ${row.localPort}`, id, pid, nowUs);
+      }
+    }
+    this.expire(nowUs);
+    this.st.processes = pids.length;
+    this.st.namespaces = namespaces.length;
+    this.st.sockets = rows.length;
+    this.st.ownedSockets = owned;
+    this.st.remembered = this.history.size;
+  }
+
+  /** Records the owner of every table socket among `pid`'s fds; removes them from `wanted`. */
+  private scanFds(pid: number, wanted: Set<number>, inTables: ReadonlySet<number>): void {
+    const dir = `${this.root}/${pid}/fd`;
+    let fds: string[];
+    try {
+      fds = readdirSync(dir);
+    } catch {
+      return; // exited, or not ours to read
+    }
+    this.st.fdScans++;
+    for (const fd of fds) {
+      const link = readLink(`${dir}/${fd}`);
+      if (link === undefined || link.charCodeAt(0) !== 0x73 /* s */) continue;
+      const m = SOCKET_LINK.exec(link);
+      if (!m) continue;
+      const inode = Number(m[1]);
+      if (wanted.delete(inode) || (inTables.has(inode) && !this.owners.has(inode)))
+        this.owners.set(inode, pid);
+    }
+  }
+
+  private readIdentity(pid: number): Identity | undefined {
+    const dir = `${this.root}/${pid}`;
+    const comm = readText(`${dir}/comm`);
+    if (comm === undefined) return undefined;
+    const cmdline = readText(`${dir}/cmdline`) ?? '';
+    const id: Identity = { process: { name: processName(comm, cmdline), pid } };
+    const container = containerIdFromCgroup(readText(`${dir}/cgroup`) ?? '');
+    if (container) id.containerId = container;
+    return id;
+  }
+
+  private observe(key: string, id: Identity, pid: number, nowUs: number): void {
+    let list = this.history.get(key);
+    if (list) {
+      this.history.delete(key); // re-inserted last: Map order stays least recently seen first
+      const last = list[list.length - 1]!;
+      if (
+        last.pid === pid &&
+        last.id.process?.name === id.process?.name &&
+        last.id.containerId === id.containerId
+      ) {
+        last.last = nowUs;
+      } else {
+        list.push({ id, pid, first: nowUs, last: nowUs });
+        if (list.length > LOCAL_MAX_OWNERS_PER_KEY) list.shift();
+      }
+    } else {
+      list = [{ id, pid, first: nowUs, last: nowUs }];
+      while (this.history.size >= this.maxKeys) {
+        const oldest = this.history.keys().next().value as string;
+        this.history.delete(oldest);
+        this.st.evicted++;
+      }
+    }
+    this.history.set(key, list);
+  }
+
+  private expire(nowUs: number): void {
+    const cutoff = nowUs - this.ttlUs;
+    for (const [key, list] of this.history) {
+      if (list[list.length - 1]!.last >= cutoff) break; // the rest were seen later
+      this.history.delete(key);
+      this.st.expired++;
+    }
+    for (const [a, e] of this.addrs) if (e.last < cutoff) this.addrs.delete(a);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.history.clear();
+    this.addrs.clear();
+    this.owners.clear();
+    this.unowned.clear();
+  }
+
+  stats(): LocalResolverStats {
+    return { ...this.st, remembered: this.history.size };
+  }
+}
+
+/**
+ * A Resolver of local sockets to their processes, from /proc. Throws KsError
+ * `KS_ERR_PROC_UNAVAILABLE` when `procRoot` has no socket tables (not Linux).
+ */
+export function createLocalResolver(opts: LocalResolverOptions = {}): LocalResolver {
+  return new ProcResolver(opts);
+}
