@@ -207,6 +207,7 @@ abstract class FlowBase {
 
   private emitL7(e: Emitted): void {
     this.l7.add(e.record.kind);
+    if ('response' in e.record && e.record.response !== undefined) this.p.matchedPairs++;
     this.push(e.record, e.ts, e.elapsed, e.requestSize, e.responseSize, e.error);
   }
 
@@ -494,6 +495,8 @@ export class Pipeline implements ConnectionFactory {
   nextEntryId: number;
   /** Capture time of the latest packet (µs). */
   lastTs = 0;
+  /** L7 entries that paired a request with its response (`kubeshark_matched_pairs_total`). */
+  matchedPairs = 0;
   private nextFlowId: number;
   private readonly idStride: number;
   private readonly decoder: Decoder;
@@ -504,6 +507,9 @@ export class Pipeline implements ConnectionFactory {
   private readonly byTransport: Record<'tcp' | 'udp', readonly Dissector[]>;
   private sincesweep = 0;
   private lastSweepTs = 0;
+  /** tick(): packet count at the previous tick, and wall clock minus capture time then. */
+  private tickPackets = -1;
+  private tickOffset = 0;
 
   constructor(
     readonly opts: PipelineOptions,
@@ -634,6 +640,35 @@ export class Pipeline implements ConnectionFactory {
       this.udp.delete(flow.key);
       flow.close('idle', ts);
     }
+  }
+
+  /**
+   * Wall-clock tick for live capture (call it every second or so): capture time is advanced by
+   * the wall time elapsed since packets last arrived, and the idle sweep runs at that time, so
+   * connections that went quiet are flushed and their entries emitted although no packet comes
+   * to drive the sweep. While packets are processed between ticks capture time stays the latest
+   * packet's, so a consumer lagging behind a backlog does not flush connections whose packets
+   * are still queued (only a stall with no packet processed for a whole idle timeout would).
+   * `nowUs`: µs since the epoch.
+   */
+  tick(nowUs: number): void {
+    if (this.stats.packets !== this.tickPackets) {
+      this.tickPackets = this.stats.packets;
+      this.tickOffset = nowUs - this.lastTs;
+      return;
+    }
+    const ts = nowUs - this.tickOffset;
+    if (ts > this.lastTs) this.sweep(ts);
+  }
+
+  /** TCP connections being tracked now (`kubeshark_live_tcp_streams`). */
+  liveTcpStreams(): number {
+    return this.tcp.stats().connectionsActive;
+  }
+
+  /** UDP flows being tracked now. */
+  liveUdpFlows(): number {
+    return this.udp.size;
   }
 
   /** End of input: flush every connection and flow. */

@@ -22,6 +22,11 @@ export type ErrorCode =
   | 'KS_ERR_CAPTURE_TRUNCATED'
   | 'KS_ERR_CAPTURE_CORRUPT'
   | 'KS_ERR_LINKTYPE'
+  | 'KS_ERR_CAPTURE_TOOL'
+  | 'KS_ERR_CAPTURE_PRIVILEGE'
+  | 'KS_ERR_CAPTURE_INTERFACE'
+  | 'KS_ERR_CAPTURE_FILTER'
+  | 'KS_ERR_CAPTURE_FAILED'
   | 'KS_ERR_KFL_SYNTAX'
   | 'KS_ERR_KFL_UNKNOWN_FIELD'
   | 'KS_ERR_KFL_TYPE'
@@ -51,6 +56,11 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_CAPTURE_TRUNCATED: ExitCode.input,
   KS_ERR_CAPTURE_CORRUPT: ExitCode.input,
   KS_ERR_LINKTYPE: ExitCode.input,
+  KS_ERR_CAPTURE_TOOL: ExitCode.failure,
+  KS_ERR_CAPTURE_PRIVILEGE: ExitCode.failure,
+  KS_ERR_CAPTURE_INTERFACE: ExitCode.usage,
+  KS_ERR_CAPTURE_FILTER: ExitCode.usage,
+  KS_ERR_CAPTURE_FAILED: ExitCode.failure,
   KS_ERR_KFL_SYNTAX: ExitCode.usage,
   KS_ERR_KFL_UNKNOWN_FIELD: ExitCode.usage,
   KS_ERR_KFL_TYPE: ExitCode.usage,

@@ -1,0 +1,174 @@
+/**
+ * The worker's Prometheus metrics (`tap.metrics.port`): capture and processing counters read
+ * from the worker at scrape time (collect callbacks, no timers), in a registry of their own so
+ * that two workers in one process (tests, `tap --local`) never share series.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { CaptureCounters } from '../api/types.ts';
+
+export const METRICS_PATH = '/metrics';
+
+/** The metric names, as Kubeshark's worker exports them. */
+export const METRIC_NAMES = {
+  receivedPackets: 'kubeshark_received_packets_total',
+  droppedPackets: 'kubeshark_dropped_packets_total',
+  ifDroppedPackets: 'kubeshark_if_dropped_packets_total',
+  processedBytes: 'kubeshark_processed_bytes_total',
+  liveTcpStreams: 'kubeshark_live_tcp_streams',
+  matchedPairs: 'kubeshark_matched_pairs_total',
+  entries: 'kubeshark_entries_total',
+  limitsHit: 'kubeshark_limits_hit_total',
+  storeDropped: 'kubeshark_store_dropped_entries_total',
+  streamDropped: 'kubeshark_stream_dropped_messages_total',
+  sources: 'kubeshark_capture_source_info',
+} as const;
+
+type CounterField =
+  | 'receivedPackets'
+  | 'droppedPackets'
+  | 'ifDroppedPackets'
+  | 'processedBytes'
+  | 'matchedPairs'
+  | 'entries'
+  | 'storeDropped'
+  | 'streamDropped';
+
+const COUNTER_HELP: Record<CounterField, string> = {
+  receivedPackets: 'Packets received by the capture (accepted by the capture filter).',
+  droppedPackets: 'Packets dropped by the kernel, as reported by the capture process.',
+  ifDroppedPackets: 'Packets dropped by the network interface or driver (when reported).',
+  processedBytes: 'Bytes of the packets processed by the pipeline (original lengths).',
+  matchedPairs: 'Requests paired with their response.',
+  entries: 'Entries produced (L7 calls and L4 connection/flow records).',
+  storeDropped: 'Entries refused by the store (write backlog).',
+  streamDropped: 'Live-stream messages dropped for slow consumers.',
+};
+
+export interface MetricsOptions {
+  /** Labels on every series (e.g. `{ node: 'worker-1' }`). */
+  labels?: Record<string, string>;
+}
+
+/** A non-negative finite number (a counter may not go below zero). */
+function count(v: number): number {
+  return Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+/**
+ * A registry whose metrics read `getter()` when scraped. One scrape reads the getter once: the
+ * snapshot is reused by every metric collected in the same turn of the event loop.
+ */
+export function createMetricsRegistry(
+  getter: () => CaptureCounters,
+  o: MetricsOptions = {},
+): Registry {
+  const registry = new Registry();
+  if (o.labels) registry.setDefaultLabels(o.labels);
+  let snap: CaptureCounters | undefined;
+  const current = (): CaptureCounters => {
+    if (!snap) {
+      snap = getter();
+      setImmediate(() => {
+        snap = undefined;
+      });
+    }
+    return snap;
+  };
+  for (const field of Object.keys(COUNTER_HELP) as CounterField[]) {
+    new Counter({
+      name: METRIC_NAMES[field],
+      help: COUNTER_HELP[field],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(count(current()[field]));
+      },
+    });
+  }
+  new Counter({
+    name: METRIC_NAMES.limitsHit,
+    help: 'Named limits hit (tap.limits.<limit>): data beyond them was counted, not kept.',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [limit, n] of Object.entries(current().limitsHit)) this.inc({ limit }, count(n));
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.liveTcpStreams,
+    help: 'TCP connections being reassembled now.',
+    registers: [registry],
+    collect() {
+      this.set(count(current().liveTcpStreams));
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.sources,
+    help: 'Capture sources (interfaces or files) being read; always 1.',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const source of current().sources) this.set({ source }, 1);
+    },
+  });
+  return registry;
+}
+
+export interface MetricsServer {
+  port: number;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+/** Serves `GET /metrics` (Prometheus text format) on `host:port` (port 0: any free port). */
+export async function serveMetrics(
+  port: number,
+  host: string,
+  getter: () => CaptureCounters,
+  o: MetricsOptions = {},
+): Promise<MetricsServer> {
+  const registry = createMetricsRegistry(getter, o);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== METRICS_PATH) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`not found: ${path} (metrics are at ${METRICS_PATH})\n`);
+      return;
+    }
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('method not allowed\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (e: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    registry,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
