@@ -12,7 +12,7 @@
  * - `q` is always a KFL filter (KFL2, or KFL1 translated; the translation is echoed in `kfl`).
  * - An entry is identified by (`node`, `id`): ids are unique per worker only.
  */
-import type { SerializedL4, L4GroupBy } from '../store/stats/l4.ts';
+import type { SerializedL4, L4GroupBy, L4Group } from '../store/stats/l4.ts';
 import type { SerializedStats, StatsResult } from '../store/stats/accumulator.ts';
 import type { StatsGroupBy } from '../store/stats/groups.ts';
 
@@ -37,8 +37,76 @@ export const ROUTES = {
   stream: '/api/stream',
 } as const;
 
+/** `GET /api/entries`: page size when `limit` is not given, and the largest accepted. */
+export const ENTRIES_DEFAULT_LIMIT = 100;
+export const ENTRIES_MAX_LIMIT = 1000;
+/** `GET /api/entries/:id`: bodies longer than this are cut unless `maxPayload` says otherwise. */
+export const DEFAULT_MAX_PAYLOAD = 65536;
+/** `GET /api/l4`: groups answered (top talkers by bytes) when `limit` is not given. */
+export const L4_DEFAULT_LIMIT = 100;
+
 /** Query parameters of every route: strings as they arrive in the URL. */
 export type Params = Record<string, string | undefined>;
+
+// ---------------------------------------------------------------- typed query parameters
+
+/** Every query below as the typed client passes it; on the wire each field is a parameter. */
+export type EntryView = 'summary' | 'full';
+export type EntryOrder = 'newest' | 'oldest';
+
+/** A time window, µs since the epoch: start ≤ timestamp < end (ISO-8601 also accepted). */
+export interface Window {
+  start?: number;
+  end?: number;
+}
+
+/** `GET /api/entries` */
+export interface EntriesQuery extends Window {
+  q?: string;
+  limit?: number;
+  cursor?: string;
+  order?: EntryOrder;
+  view?: EntryView;
+  /** Also count every match (`total`): a full scan, slower on large stores. */
+  count?: boolean;
+}
+
+/** `GET /api/entries/:id` */
+export interface EntryQuery {
+  /** The node holding the entry (required by the hub, checked by a worker). */
+  node?: string;
+  /** false: bodies and payloads left out (default true). */
+  payload?: boolean;
+  /** Bodies cut to this many bytes (default DEFAULT_MAX_PAYLOAD). */
+  maxPayload?: number;
+}
+
+/** `GET /api/stats` */
+export interface StatsQuery extends Window {
+  q?: string;
+  groupBy?: StatsGroupBy;
+  /** Width of the time-series buckets (default 60; 0: no series). */
+  bucketSec?: number;
+  /** Which series to compute (default `all`); not used with `raw`. */
+  series?: 'all' | 'total' | 'none';
+  /** Add empty buckets so series have no holes (default false). */
+  fill?: boolean;
+}
+
+/** `GET /api/l4` */
+export interface L4Query extends Window {
+  q?: string;
+  by?: L4GroupBy;
+  pairs?: boolean;
+  /** Groups answered without `raw` (top talkers by bytes; default L4_DEFAULT_LIMIT). */
+  limit?: number;
+}
+
+/** `WS /api/stream` */
+export interface StreamQuery {
+  q?: string;
+  view?: EntryView;
+}
 
 // ---------------------------------------------------------------- errors
 
@@ -138,6 +206,8 @@ export interface EntriesResponse<T = EntrySummary> {
   entries: T[];
   cursor?: string;
   kfl: KflInfo;
+  /** With `count=1`: every matching entry in the window (all pages), not only this page's. */
+  total?: number;
   /** Hub: workers that did not answer (the result is partial). */
   unavailable?: string[];
 }
@@ -153,8 +223,9 @@ export interface EntryResponse {
 // ---------------------------------------------------------------- statistics
 
 /**
- * `GET /api/stats?q=&start=&end=&groupBy=endpoint|service|namespace|node|protocol&bucketSec=60
- *  &raw=1` — call statistics of the matching entries. `raw=1` answers the mergeable form (what
+ * `GET /api/stats?q=&start=&end=&groupBy=endpoint|service|namespace|node|protocol|service-edge|
+ *  pod-edge|namespace-edge|node-edge&bucketSec=60&raw=1` — call statistics of the matching
+ * entries (the `-edge` groupings: calls per protocol src → dst, for a service map). `raw=1` answers the mergeable form (what
  * the hub asks workers for); otherwise the computed result.
  */
 export interface StatsResponse {
@@ -166,6 +237,7 @@ export interface StatsResponse {
 export interface RawStatsResponse {
   kfl: KflInfo;
   stats: SerializedStats;
+  unavailable?: string[];
 }
 
 /**
@@ -174,10 +246,13 @@ export interface RawStatsResponse {
  */
 export interface L4Response {
   kfl: KflInfo;
+  /** Mergeable form: every group with `raw=1`, else the top `limit` groups by bytes. */
   l4: SerializedL4;
+  /** Without `raw=1`: the same top groups computed for display (RTT mean instead of sum). */
+  top?: L4Group[];
   unavailable?: string[];
 }
-export type { L4GroupBy, StatsGroupBy };
+export type { L4Group, L4GroupBy, StatsGroupBy };
 
 // ---------------------------------------------------------------- boundaries, health
 
@@ -188,6 +263,8 @@ export interface Boundaries {
   oldest: number | null;
   newest: number | null;
   entries: number;
+  /** Hub: workers that did not answer. */
+  unavailable?: string[];
 }
 export interface NodeBoundaries {
   node: string;
@@ -231,9 +308,11 @@ export interface Health {
   capture?: CaptureCounters;
   /** Hub: its workers. */
   workers?: WorkerState[];
+  /** Why `ok` is false: a capture source that failed, workers that are down. */
+  problems?: string[];
 }
 
-/** `GET /api/workers` (hub) */
+/** One worker as the hub sees it (`GET /api/workers`, `Health.workers`). */
 export interface WorkerState {
   name: string;
   url: string;
@@ -245,6 +324,15 @@ export interface WorkerState {
   version?: string;
   node?: string;
   capture?: CaptureCounters;
+  /** Consecutive failed contacts (0 when up); the next retry waits longer each time. */
+  failures?: number;
+  /** µs since epoch of the next reconnection attempt, while down. */
+  nextRetry?: number;
+}
+
+/** `GET /api/workers` (hub) */
+export interface WorkersResponse {
+  workers: WorkerState[];
 }
 
 // ---------------------------------------------------------------- live stream

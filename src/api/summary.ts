@@ -1,0 +1,67 @@
+/**
+ * One row of a traffic list, made from an Entry: the worker's `view=summary` answers, the live
+ * stream, the terminal live table and MCP's compact format all use this function, so a call
+ * reads the same everywhere. The text columns reuse the CLI table's (`summaryOf`, `statusOf`).
+ */
+import type { Endpoint, Entry } from '../entry/model.ts';
+import { statusOf, summaryOf } from '../output/printer.ts';
+import type { EndpointSummary, EntrySummary } from './types.ts';
+
+function endpointSummary(ep: Endpoint): EndpointSummary {
+  const out: EndpointSummary = { ip: ep.ip, port: ep.port };
+  const name = ep.name ?? ep.pod?.name ?? ep.service?.name ?? ep.process?.name ?? ep.dns;
+  if (name) out.name = name;
+  const ns = ep.namespace ?? ep.pod?.namespace ?? ep.service?.namespace;
+  if (ns) out.namespace = ns;
+  return out;
+}
+
+/** Whether redaction changed the entry (it lists the KFL paths it replaced in `redacted`). */
+function isRedacted(e: Entry): boolean {
+  const r = e.redacted;
+  return Array.isArray(r) && r.length > 0;
+}
+
+export function summarize(e: Entry): EntrySummary {
+  const r = e.record;
+  const s: EntrySummary = {
+    id: e.id,
+    node: e.node?.name || e.node_id,
+    worker: e.worker,
+    ts: e.timestamp,
+    protocol: e.protocol,
+    src: endpointSummary(e.src),
+    dst: endpointSummary(e.dst),
+    summary: summaryOf(e),
+    statusText: statusOf(e),
+    requestSize: e.requestSize,
+    responseSize: e.responseSize,
+  };
+  switch (r.kind) {
+    case 'http':
+      if (r.request) {
+        s.method = r.request.method;
+        s.path = r.request.path;
+      }
+      if (r.response) s.status = r.response.statusCode;
+      break;
+    case 'dns': {
+      const q = (r.request ?? r.response)?.questions[0];
+      if (q) {
+        s.method = q.type;
+        s.path = q.name;
+      }
+      if (r.response) s.status = r.response.rcodeNumber;
+      break;
+    }
+    case 'ws':
+      if (r.upgradePath !== undefined) s.path = r.upgradePath;
+      break;
+    default:
+      break;
+  }
+  if (r.kind !== 'ws') s.elapsed = e.elapsed_time;
+  if (e.error) s.error = { code: e.error.code, message: e.error.message };
+  if (isRedacted(e)) s.redacted = true;
+  return s;
+}

@@ -1,0 +1,32 @@
+/** `kubeshark hub` (hidden): the cluster-wide API — fans queries out to the workers, merges. */
+import { Command } from 'commander';
+import { shutdownSignal } from '../api/server.ts';
+import { getPath } from '../config/load.ts';
+import { runHub } from '../hub/run.ts';
+import { resolveConfig } from './context.ts';
+import { port } from './worker.ts';
+
+interface HubFlags {
+  port?: number;
+  host?: string;
+  worker?: string[];
+}
+
+export function hubCommand(): Command {
+  return new Command('hub')
+    .description('run the hub role: one API over every worker')
+    .option('--port <n>', 'API port (default tap.proxy.hub.port, 8898; 0: any)', port)
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--worker <url...>', 'worker API URLs (http://host:48999), optionally name=URL')
+    .action(async (opts: HubFlags, cmd: Command) => {
+      const config = resolveConfig(cmd, { 'tap.proxy.hub.port': opts.port });
+      await runHub({
+        workers: opts.worker ?? [],
+        port: getPath(config, 'tap.proxy.hub.port') as number,
+        host: opts.host,
+        config,
+        out: (line) => process.stdout.write(line + '\n'),
+        until: shutdownSignal(),
+      });
+    });
+}

@@ -1,0 +1,12 @@
+/** The worker role: capture → dissect → store, and the API for one node. */
+export {
+  createWorker,
+  fileSource,
+  liveSource,
+  WORKER_STOP_GRACE_MS,
+  WORKER_TICK_MS,
+  type Worker,
+  type WorkerOptions,
+  type WorkerSource,
+} from './worker.ts';
+export type { Subscription } from './broadcast.ts';

@@ -1,0 +1,95 @@
+/**
+ * `kubeshark worker` (hidden): one node's capture, store and API until SIGINT/SIGTERM. Takes
+ * its dependencies (output, shutdown trigger) as parameters so tests run it in-process.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { CaptureCounters } from '../api/types.ts';
+import type { ConfigTree } from '../config/load.ts';
+import { createRedactor, redactionConfig } from '../redact/index.ts';
+import { KsError } from '../util/errors.ts';
+import { openLiveCapture } from '../tap/capture/live.ts';
+import { serveMetrics, type MetricsServer } from './metrics.ts';
+import { createWorker, fileSource, liveSource, type WorkerSource } from './worker.ts';
+
+export interface RunWorkerOptions {
+  /** Capture files replayed (at full speed, one after another). */
+  files: string[];
+  /** Interfaces captured live (tcpdump), with this capture filter. */
+  interfaces?: string[];
+  bpf?: string;
+  port: number;
+  host?: string;
+  /** Prometheus metrics port (`tap.metrics.port`; 0: any free port); absent: none. */
+  metricsPort?: number;
+  storeDir?: string;
+  node?: string;
+  l4All?: boolean;
+  config: ConfigTree;
+  /** The one line saying where the worker listens (stdout). */
+  out: (line: string) => void;
+  /** Problems (stderr). */
+  log: (line: string) => void;
+  /** Resolves when the worker should stop (SIGINT/SIGTERM). */
+  until: Promise<unknown>;
+}
+
+export async function runWorker(o: RunWorkerOptions): Promise<void> {
+  for (const f of o.files) {
+    if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
+    if (statSync(f).isDirectory()) {
+      throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
+    }
+  }
+  const sources: WorkerSource[] = o.files.map(fileSource);
+  if (o.interfaces && o.interfaces.length > 0) {
+    const capture = openLiveCapture({ interfaces: o.interfaces, bpf: o.bpf });
+    // A capture that cannot start (no tcpdump, no privilege, no such interface, bad filter) is
+    // an error of this command, not a worker that runs without packets.
+    try {
+      await capture.ready();
+    } catch (err) {
+      await capture.close().catch(() => undefined);
+      throw err;
+    }
+    sources.push(liveSource(capture));
+  }
+  const worker = await createWorker({
+    node: o.node,
+    config: o.config,
+    storeDir: o.storeDir,
+    sources,
+    l4All: o.l4All,
+    // Secrets are replaced before anything is stored (`tap.redaction.*`).
+    redact: createRedactor(redactionConfig(o.config)),
+    log: o.log,
+  });
+  let metrics: MetricsServer | undefined;
+  try {
+    const port = await worker.listen(o.port, o.host);
+    if (o.metricsPort !== undefined) {
+      const getter = (): CaptureCounters => worker.counters();
+      const labels = { node: worker.node };
+      metrics = await serveMetrics(o.metricsPort, o.host ?? '0.0.0.0', getter, { labels }).catch(
+        (err: NodeJS.ErrnoException) => {
+          const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.message;
+          throw new KsError(
+            'KS_ERR_LISTEN',
+            `cannot serve metrics on port ${o.metricsPort}: ${why}`,
+          );
+        },
+      );
+    }
+    const where = `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${port}`;
+    const what =
+      (o.files.length > 0 ? `, replaying ${o.files.length} file(s)` : '') +
+      (o.interfaces?.length ? `, capturing on ${o.interfaces.join(',')}` : '') +
+      (metrics ? `, metrics on :${metrics.port}/metrics` : '');
+    o.out(
+      `kubeshark worker: node ${worker.node} listening on ${where} (store ${worker.store.dir}${what})`,
+    );
+    await o.until;
+  } finally {
+    await metrics?.close();
+    await worker.close();
+  }
+}

@@ -1,0 +1,506 @@
+/**
+ * The worker role: packet sources → Pipeline → enrich / redact hooks → EntryStore, and the
+ * HTTP + WebSocket API over that store for one node. Files are replayed at full speed (only the
+ * store's write backlog slows them) and the worker keeps serving afterwards; live sources run
+ * until the worker closes. Every source gets its own Pipeline (flows never span sources), all
+ * numbering entries from one counter that continues the store's ids, so ids stay unique and
+ * increasing across sources and restarts.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { KflCompiler } from '../api/kfl.ts';
+import { closeServer, createApiServer, listen, type NodeApi } from '../api/server.ts';
+import { STREAM_STATUS_INTERVAL_MS, type PeerStats } from '../api/stream.ts';
+import {
+  API_VERSION,
+  type CaptureCounters,
+  type EntryView,
+  type Health,
+  type KflInfo,
+  type Params,
+  type StreamMessage,
+} from '../api/types.ts';
+import { getPath, defaultConfig, parseSize, type ConfigTree } from '../config/load.ts';
+import { tapSettings, type TapSettings } from '../config/tap.ts';
+import type { CaptureSource, Entry } from '../entry/model.ts';
+import { ViewBuilder } from '../entry/view.ts';
+import { DEFAULT_MAX_BYTES, EntryStore } from '../store/store.ts';
+import { openLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../tap/capture/live.ts';
+import { openCapture } from '../tap/capture/open.ts';
+import type { PacketSource } from '../tap/capture/types.ts';
+import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
+import type { Dissector } from '../tap/dissectors/types.ts';
+import { Pipeline, type PipelineOptions, type PipelineSummary } from '../tap/pipeline.ts';
+import { pump } from '../tap/run.ts';
+import { addSummary, emptySummary } from '../tap/summary.ts';
+import { KsError } from '../util/errors.ts';
+import { version } from '../util/version.ts';
+import { Broadcaster, type Subscription } from './broadcast.ts';
+import { workerRoute } from './routes.ts';
+
+/** How often live pipelines get a wall-clock tick (idle flows are flushed without packets). */
+export const WORKER_TICK_MS = 1000;
+/** How long `close()` waits for live sources to stop before closing the store anyway. */
+export const WORKER_STOP_GRACE_MS = 2000;
+
+/** Something the worker reads packets from: a capture file or a live capture. */
+export interface WorkerSource {
+  /** What is read (file path, interface name), as shown in `CaptureCounters.sources`. */
+  name: string;
+  source: PacketSource;
+  /** Live sources run until stopped; file sources end, one after another, in order. */
+  live: boolean;
+  captureSource: CaptureSource;
+  /** Drop counters reported by a live capture (kernel, interface). */
+  drops?(): { dropped: number; ifDropped: number };
+  /** Stops a live capture: its `packets()` then ends. */
+  stop?(): void | Promise<void>;
+}
+
+/** A capture file replayed at full speed. */
+export function fileSource(path: string): WorkerSource {
+  return { name: path, source: openCapture(path), live: false, captureSource: 'pcap_file' };
+}
+
+/** A live capture (tcpdump on interfaces): runs until the worker closes; kernel drops counted. */
+export function liveSource(capture: LiveCapture): WorkerSource {
+  return {
+    name: capture.interfaces.join(','),
+    source: capture,
+    live: true,
+    captureSource: 'af_packet',
+    drops: () => {
+      const s = capture.stats();
+      return { dropped: s.dropped, ifDropped: s.ifDropped };
+    },
+    stop: () => capture.close(),
+  };
+}
+
+export interface WorkerOptions {
+  /** Node name recorded on entries and answered by the API (default: config `node.name`, host name). */
+  node?: string;
+  nodeIp?: string;
+  /** The resolved config (dissectors, port mapping, limits, macros, dbMaxSize); default: defaults. */
+  config?: ConfigTree;
+  /** Store directory; default: a fresh temporary directory removed on close. */
+  storeDir?: string;
+  /** Store size before FIFO eviction (default `tap.capture.dbMaxSize`). */
+  storeMaxBytes?: number;
+  sources?: WorkerSource[];
+  /** Live capture on these interfaces (with this BPF filter), added to `sources`. */
+  live?: LiveCaptureOptions;
+  /** An L4 record for every connection and flow (as `dissect --l4`). */
+  l4All?: boolean;
+  /** Runs on each entry before it is stored (Kubernetes / process identity). */
+  enrich?: (e: Entry) => void;
+  /** Runs on each entry before it is stored, after `enrich`; an entry it throws on is dropped. */
+  redact?: (e: Entry) => void;
+  /** Status/problem lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** The worker handle: in-process API, listen/close, counters. */
+export interface Worker {
+  readonly node: string;
+  readonly store: EntryStore;
+  /** The API without HTTP (what an in-process hub calls). */
+  readonly api: NodeApi;
+  /** Resolves when the sources given at creation that are files have all been read. */
+  readonly replayed: Promise<void>;
+  /** Starts serving the API; resolves the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Adds a source; resolves when it ends (a file: read through). */
+  addSource(s: WorkerSource): Promise<void>;
+  /**
+   * Stores an entry as if this worker captured it (its node, its next id; hooks run); returns
+   * the id, 0 if dropped.
+   */
+  ingest(e: Entry): number;
+  /** A live subscription without WebSocket (throws KflError on a bad filter). */
+  subscribe(q: string, view: EntryView, push: (text: string) => void): Subscription;
+  counters(): CaptureCounters;
+  health(): Health;
+  /** Per WebSocket stream client: queue, socket buffer, drops. */
+  streamClients(): PeerStats[];
+  close(): Promise<void>;
+}
+
+class Stopped extends Error {}
+
+/** Temporary stores (no `storeDir`) are `<tmpdir>/kubeshark-worker-XXXXXX`. */
+const TEMP_STORE_PREFIX = 'kubeshark-worker-';
+/** A temporary store without a LOCK file this old is a leftover, not one being created. */
+const STALE_UNLOCKED_MS = 60_000;
+
+/**
+ * Removes temporary stores left by workers that were killed (their LOCK names a process that is
+ * gone), so that crashed runs do not accumulate in the temporary directory.
+ */
+function removeStaleTempStores(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(TEMP_STORE_PREFIX));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const dir = join(tmpdir(), n);
+    try {
+      const lock = join(dir, 'LOCK');
+      let stale: boolean;
+      if (existsSync(lock)) {
+        const pid = Number(readFileSync(lock, 'utf8').trim());
+        stale = Number.isInteger(pid) && pid > 0 && !processAlive(pid);
+      } else {
+        stale = Date.now() - statSync(dir).mtimeMs > STALE_UNLOCKED_MS;
+      }
+      if (stale) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Another process's, or gone meanwhile: leave it.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A Pipeline numbering entries from the worker's counter. */
+class WorkerPipeline extends Pipeline {
+  constructor(
+    opts: PipelineOptions,
+    sink: (e: Entry) => void,
+    private readonly nextId: () => number,
+  ) {
+    super(opts, sink);
+  }
+  override takeEntryId(): number {
+    return this.nextId();
+  }
+}
+
+export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
+  const config = opts.config ?? defaultConfig();
+  const settings = tapSettings(
+    config,
+    dissectors.map((d) => d.id),
+  );
+  const node = opts.node || settings.nodeName;
+  // Config errors (macros) before anything is opened.
+  const macros = (getPath(config, 'tap.customMacros') as Record<string, string>) ?? {};
+  const compiler = new KflCompiler(buildCatalogue(), macros);
+  let dir = opts.storeDir;
+  let tempDir: string | undefined;
+  if (dir === undefined) {
+    removeStaleTempStores();
+    dir = tempDir = mkdtempSync(join(tmpdir(), TEMP_STORE_PREFIX));
+  }
+  const maxBytes =
+    opts.storeMaxBytes ??
+    parseSize(String(getPath(config, 'tap.capture.dbMaxSize'))) ??
+    DEFAULT_MAX_BYTES;
+  let store: EntryStore;
+  try {
+    store = await EntryStore.open(dir, { maxBytes });
+  } catch (err) {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+  return new WorkerImpl(node, opts, settings, store, compiler, tempDir);
+}
+
+class WorkerImpl implements Worker {
+  readonly api: NodeApi;
+  readonly replayed: Promise<void>;
+  private readonly view: ViewBuilder;
+  private readonly enabled: readonly Dissector[];
+  private readonly broadcast: Broadcaster;
+  private readonly startedAt = Date.now() * 1000;
+  private nextId: number;
+  private stored = 0;
+  private matchedPairs = 0;
+  private streamDropped = 0;
+  private hookErrors = 0;
+  private readonly problems: string[] = [];
+  private readonly sources: WorkerSource[] = [];
+  private readonly active = new Set<WorkerPipeline>();
+  /** The pipelines of live sources (ticked on the wall clock). */
+  private readonly live = new Set<WorkerPipeline>();
+  private finished: PipelineSummary = emptySummary();
+  private finishedLimits: Record<string, number> = {};
+  /** File sources run one after another on this chain. */
+  private fileChain: Promise<void> = Promise.resolve();
+  private readonly running = new Set<Promise<void>>();
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly statusTimer: NodeJS.Timeout;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastRate = { at: Date.now(), stored: 0, perSec: 0 };
+  private closing = false;
+  private closed = false;
+
+  constructor(
+    readonly node: string,
+    private readonly opts: WorkerOptions,
+    private readonly settings: TapSettings,
+    readonly store: EntryStore,
+    compiler: KflCompiler,
+    private readonly tempDir: string | undefined,
+  ) {
+    this.enabled = dissectors.filter((d) => this.settings.enabledDissectors.includes(d.id));
+    this.view = new ViewBuilder(buildCatalogue(this.enabled));
+    this.nextId = Math.floor(store.newestId) + 1;
+    const hello = (kfl: KflInfo): StreamMessage => ({
+      type: 'hello',
+      kfl,
+      role: 'worker',
+      version: version(),
+    });
+    this.broadcast = new Broadcaster(compiler, this.view, hello, (n) => (this.streamDropped += n));
+    const ctx = {
+      node,
+      store,
+      compiler,
+      view: this.view,
+      health: () => this.health(),
+    };
+    this.api = {
+      call: (path: string, params: Params) =>
+        this.closing
+          ? Promise.reject(new KsError('KS_ERR_UNAVAILABLE', `worker ${node} is shutting down`))
+          : workerRoute(ctx, path, params),
+      stream: (ws: WebSocket, params: Params) => this.broadcast.accept(ws, params),
+    };
+    this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
+    this.statusTimer.unref();
+    for (const s of opts.sources ?? []) void this.addSource(s);
+    if (opts.live) void this.addSource(liveSource(openLiveCapture(opts.live)));
+    this.replayed = this.fileChain;
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  private takeId = (): number => this.nextId++;
+
+  private accept = (e: Entry): void => {
+    if (this.closed) return;
+    if (this.opts.enrich) {
+      try {
+        this.opts.enrich(e);
+      } catch {
+        this.hookErrors++;
+      }
+    }
+    if (this.opts.redact) {
+      try {
+        this.opts.redact(e);
+      } catch {
+        // Never store what could not be redacted.
+        this.hookErrors++;
+        return;
+      }
+    }
+    const id = this.store.append(e);
+    if (id === 0) return;
+    if (id !== e.id) e.id = id;
+    if (id >= this.nextId) this.nextId = id + 1;
+    this.stored++;
+    // A matched pair: a request with its response (not a lone request, a message, an L4 record).
+    const r = e.record;
+    if ('response' in r && r.response !== undefined && 'request' in r && r.request !== undefined) {
+      this.matchedPairs++;
+    }
+    this.broadcast.publish(e);
+  };
+
+  ingest(e: Entry): number {
+    const before = this.stored;
+    const node = { name: this.node, ip: this.opts.nodeIp ?? '' };
+    this.accept({ ...e, id: this.takeId(), node_id: this.node, worker: this.node, node });
+    return this.stored > before ? this.store.newestId : 0;
+  }
+
+  subscribe(q: string, view: EntryView, push: (text: string) => void): Subscription {
+    return this.broadcast.subscribe(q, view, push);
+  }
+
+  addSource(s: WorkerSource): Promise<void> {
+    if (this.closing) return Promise.resolve(s.stop?.()).catch(() => undefined);
+    this.sources.push(s);
+    let p: Promise<void>;
+    if (s.live) {
+      p = this.run(s);
+      this.startTicks();
+    } else {
+      p = this.fileChain = this.fileChain.then(() => (this.closing ? undefined : this.run(s)));
+    }
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+    return p;
+  }
+
+  private async run(s: WorkerSource): Promise<void> {
+    const p = new WorkerPipeline(
+      {
+        dissectors: this.enabled,
+        portMapping: this.settings.portMapping,
+        limits: this.settings.limits,
+        node: { name: this.node, ip: this.opts.nodeIp ?? '' },
+        worker: this.node,
+        captureSource: s.captureSource,
+        l4All: this.opts.l4All ?? false,
+      },
+      this.accept,
+      this.takeId,
+    );
+    this.active.add(p);
+    if (s.live) this.live.add(p);
+    try {
+      await pump(s.source, p, () => {
+        if (this.closing) throw new Stopped();
+        return this.store.waitForRoom();
+      });
+    } catch (err) {
+      if (!(err instanceof Stopped)) {
+        const msg = `${s.name}: ${err instanceof Error ? err.message : String(err)}`;
+        this.problems.push(msg);
+        this.opts.log?.(`worker: source failed: ${msg}`);
+      }
+    } finally {
+      // Entries before the end (or the damage) are still true: flush them.
+      p.end();
+      this.active.delete(p);
+      this.live.delete(p);
+      this.finished = addSummary(this.finished, p.summary());
+      for (const [k, v] of Object.entries(p.counters.toJSON())) {
+        this.finishedLimits[k] = (this.finishedLimits[k] ?? 0) + v;
+      }
+    }
+  }
+
+  /** Wall-clock ticks for live pipelines: quiet connections are flushed without packets. */
+  private startTicks(): void {
+    if (this.tickTimer) return;
+    this.tickTimer = setInterval(() => {
+      const now = Date.now() * 1000;
+      for (const p of this.live) p.tick(now);
+    }, WORKER_TICK_MS);
+    this.tickTimer.unref();
+  }
+
+  // ---------------------------------------------------------------- status
+
+  private status(): void {
+    const now = Date.now();
+    const dt = (now - this.lastRate.at) / 1000;
+    if (dt > 0) {
+      this.lastRate = {
+        at: now,
+        stored: this.stored,
+        perSec: (this.stored - this.lastRate.stored) / dt,
+      };
+    }
+    const perSec = Math.round(this.lastRate.perSec * 10) / 10;
+    this.broadcast.each((peer) => {
+      peer.poke();
+      peer.control({
+        type: 'status',
+        entriesPerSec: perSec,
+        workersUp: 1,
+        workersDown: [],
+        dropped: peer.dropped,
+      });
+    });
+  }
+
+  counters(): CaptureCounters {
+    const total = addSummary(emptySummary(), this.finished);
+    let live = 0;
+    const limits: Record<string, number> = { ...this.finishedLimits };
+    for (const p of this.active) {
+      addSummary(total, p.summary());
+      live += p.liveTcpStreams();
+      for (const [k, v] of Object.entries(p.counters.toJSON())) limits[k] = (limits[k] ?? 0) + v;
+    }
+    let dropped = 0;
+    let ifDropped = 0;
+    for (const s of this.sources) {
+      const d = s.drops?.();
+      if (d) {
+        dropped += d.dropped;
+        ifDropped += d.ifDropped;
+      }
+    }
+    return {
+      sources: this.sources.map((s) => s.name),
+      receivedPackets: total.packets,
+      droppedPackets: dropped,
+      ifDroppedPackets: ifDropped,
+      processedBytes: total.bytes,
+      liveTcpStreams: live,
+      matchedPairs: this.matchedPairs,
+      entries: this.stored,
+      limitsHit: limits,
+      storeDropped: this.closed ? 0 : this.store.stats().droppedEntries,
+      streamDropped: this.streamDropped,
+    };
+  }
+
+  health(): Health {
+    const problems = [...this.problems];
+    if (this.hookErrors > 0) problems.push(`enrich/redact hooks failed ${this.hookErrors} times`);
+    const h: Health = {
+      role: 'worker',
+      version: version(),
+      apiVersion: API_VERSION,
+      node: this.node,
+      startedAt: this.startedAt,
+      ok: problems.length === 0,
+      capture: this.counters(),
+    };
+    if (problems.length > 0) h.problems = problems;
+    return h;
+  }
+
+  streamClients(): PeerStats[] {
+    return this.broadcast.peerStats();
+  }
+
+  // ---------------------------------------------------------------- serving
+
+  async listen(port = 0, host?: string): Promise<number> {
+    if (this.server) throw new Error('worker is already listening');
+    const { server, wss } = createApiServer(this.api);
+    this.server = server;
+    this.wss = wss;
+    return listen(server, port, host);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.statusTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.server) await closeServer(this.server, this.wss);
+    this.broadcast.closeAll();
+    await Promise.all(this.sources.map(async (s) => s.stop?.())).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise<void>((r) => (timer = setTimeout(r, WORKER_STOP_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    this.closed = true;
+    await this.store.close();
+    if (this.tempDir) rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
