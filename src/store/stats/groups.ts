@@ -2,13 +2,22 @@
 import type { Endpoint, Entry } from '../../entry/model.ts';
 import type { ProtocolStatsSpec } from './classify.ts';
 
-export type StatsGroupBy = 'endpoint' | 'service' | 'namespace' | 'node' | 'protocol';
+export type StatsGroupBy = 'endpoint' | 'service' | 'namespace' | 'node' | 'protocol' | EdgeGroupBy;
+/**
+ * Calls per `protocol src -> dst` pair (the service map's edges), the two ends grouped by
+ * service, pod, namespace or node; see `edgeEnd`.
+ */
+export type EdgeGroupBy = 'service-edge' | 'pod-edge' | 'namespace-edge' | 'node-edge';
 export const STATS_GROUP_BY: readonly StatsGroupBy[] = [
   'endpoint',
   'service',
   'namespace',
   'node',
   'protocol',
+  'service-edge',
+  'pod-edge',
+  'namespace-edge',
+  'node-edge',
 ];
 
 /** The parts a key was made of, so tools can show them as columns. */
@@ -22,6 +31,10 @@ export interface GroupLabels {
   /** `service`, `pod` or `address`: what `name` is (service grouping). */
   kind?: 'service' | 'pod' | 'address';
   node?: string;
+  /** Edge groupings: the two ends' keys (`namespace` is the destination's). */
+  src?: string;
+  dst?: string;
+  srcNamespace?: string;
 }
 
 export interface GroupKey {
@@ -55,6 +68,30 @@ export function nodeOf(e: Entry): string {
   return e.node.name || e.node_id || 'unknown';
 }
 
+function named(n: { name: string; namespace: string }): string {
+  return n.namespace ? `${n.namespace}/${n.name}` : n.name;
+}
+
+/**
+ * One end of an edge: the service (else pod, else address), the pod (else address), the
+ * namespace, or the capturing node. An unresolved client is its IP (its port is ephemeral), an
+ * unresolved server its `ip:port`, so different services on one host stay apart.
+ */
+export function edgeEnd(e: Entry, by: EdgeGroupBy, side: 'src' | 'dst'): string {
+  const ep = side === 'src' ? e.src : e.dst;
+  const address = (): string => (side === 'src' ? ep.ip : hostPort(ep.ip, ep.port));
+  switch (by) {
+    case 'service-edge':
+      return ep.service ? named(ep.service) : ep.pod ? named(ep.pod) : address();
+    case 'pod-edge':
+      return ep.pod ? named(ep.pod) : address();
+    case 'namespace-edge':
+      return namespaceOf(ep);
+    case 'node-edge':
+      return nodeOf(e);
+  }
+}
+
 /** The group key of a call (cheap: no labels). */
 export function groupKey(e: Entry, by: StatsGroupBy, spec: ProtocolStatsSpec): string {
   switch (by) {
@@ -73,6 +110,8 @@ export function groupKey(e: Entry, by: StatsGroupBy, spec: ProtocolStatsSpec): s
       return nodeOf(e);
     case 'protocol':
       return e.protocol;
+    default:
+      return `${e.protocol} ${edgeEnd(e, by, 'src')} -> ${edgeEnd(e, by, 'dst')}`;
   }
 }
 
@@ -91,6 +130,18 @@ export function groupLabels(e: Entry, by: StatsGroupBy, spec: ProtocolStatsSpec)
       return { node: nodeOf(e) };
     case 'protocol':
       return { protocol: e.protocol };
+    default: {
+      const labels: GroupLabels = {
+        protocol: e.protocol,
+        src: edgeEnd(e, by, 'src'),
+        dst: edgeEnd(e, by, 'dst'),
+      };
+      const sns = e.src.namespace ?? e.src.pod?.namespace ?? e.src.service?.namespace;
+      const dns = e.dst.namespace ?? e.dst.pod?.namespace ?? e.dst.service?.namespace;
+      if (sns) labels.srcNamespace = sns;
+      if (dns) labels.namespace = dns;
+      return labels;
+    }
   }
 }
 
