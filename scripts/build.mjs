@@ -4,19 +4,28 @@
  * esbuild bundles everything into one CommonJS file → Node's single executable application
  * (SEA) blob with a code cache → injected with postject into a stripped copy of this node binary.
  * (pkg and its forks download base binaries, which cannot work offline; SEA replaces them.)
+ *
+ * Two kinds of SEA assets ride along:
+ * - `ui.mjs`: the terminal UI (src/ui) as its own ESM bundle. Ink 6 and yoga use top-level
+ *   await, which a CommonJS bundle cannot hold; src/cmd/ui-loader.ts imports it on demand.
+ * - `front/<path>` for every file of the dashboard build (dist/front, made by
+ *   scripts/build-front.mjs when present) and `front/manifest.json`, the JSON list of those
+ *   paths: the front server serves exactly these keys.
  */
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
   chmodSync,
   statSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -35,8 +44,19 @@ try {
 
 const t0 = Date.now();
 mkdirSync(dist, { recursive: true });
+
+// The dashboard first (its own script, vite), so its files can be embedded below.
+const frontScript = join(root, 'scripts/build-front.mjs');
+const frontDir = join(dist, 'front');
+if (existsSync(frontScript)) {
+  run(process.execPath, [frontScript]);
+} else {
+  console.error('note: scripts/build-front.mjs not found; the dashboard is not embedded');
+}
+
 const bundle = join(dist, 'kubeshark.cjs');
-await build({
+const uiBundle = join(dist, 'ui.mjs');
+const mainBuild = build({
   entryPoints: [join(root, 'bin/kubeshark.ts')],
   outfile: bundle,
   bundle: true,
@@ -50,6 +70,8 @@ await build({
   define: {
     __KUBESHARK_VERSION__: JSON.stringify(pkg.version),
     __KUBESHARK_COMMIT__: JSON.stringify(commit),
+    // src/cmd/ui-loader.ts: load the UI from this asset instead of the TypeScript sources.
+    __KUBESHARK_UI_ASSET__: JSON.stringify('ui.mjs'),
     // ws: use the pure-JS paths; the optional native helpers are not bundled.
     'process.env.WS_NO_BUFFER_UTIL': '"1"',
     'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
@@ -64,6 +86,36 @@ await build({
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
 });
+const uiBuild = build({
+  entryPoints: [join(root, 'src/ui/index.ts')],
+  outfile: uiBundle,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: process.env.KS_NO_MINIFY !== '1',
+  sourcemap: false,
+  legalComments: 'none',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  // Bundled CommonJS dependencies (react, …) call require() for node builtins; an ESM module
+  // loaded from a data: URL has none, so give it one (any absolute path resolves builtins).
+  banner: {
+    js: "import{createRequire as __ksCreateRequire}from'node:module';const require=__ksCreateRequire(process.execPath);",
+  },
+  alias: {
+    // Ink imports it only when DEV=true (React devtools); not shipped.
+    'react-devtools-core': join(root, 'scripts/empty-module.cjs'),
+  },
+  logLevel: 'warning',
+});
+await Promise.all([mainBuild, uiBuild]);
+
+const assets = { 'ui.mjs': uiBundle };
+const frontFiles = existsSync(frontDir) ? listFiles(frontDir) : [];
+for (const f of frontFiles) assets[`front/${f}`] = join(frontDir, f);
+const manifest = join(dist, 'front-manifest.json');
+writeFileSync(manifest, JSON.stringify(frontFiles));
+assets['front/manifest.json'] = manifest;
 
 // The SEA blob with V8's code cache (faster start).
 const seaConfig = join(dist, 'sea-config.json');
@@ -76,6 +128,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
     useSnapshot: false,
+    assets,
   }),
 );
 run(process.execPath, ['--experimental-sea-config', seaConfig]);
@@ -97,10 +150,26 @@ run(process.execPath, [
 ]);
 rmSync(blob);
 rmSync(seaConfig);
+rmSync(manifest);
 const mb = (statSync(exe).size / 1e6).toFixed(1);
+const kb = (p) => `${Math.round(statSync(p).size / 1024)} KiB`;
 console.error(
-  `built ${exe} (${mb} MB, version ${pkg.version} ${commit}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+  `built ${exe} (${mb} MB; cli ${kb(bundle)}, ui ${kb(uiBundle)}, dashboard ${frontFiles.length} files; version ${pkg.version} ${commit}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
 );
+
+/** Files under `dir`, as `/`-separated paths relative to it, sorted. */
+function listFiles(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const ent of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, ent.name);
+      if (ent.isDirectory()) walk(p);
+      else if (ent.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -2,7 +2,11 @@
 import { Command, Option } from 'commander';
 import { configCommand } from './config.ts';
 import { dissectCommand } from './dissect.ts';
+import { tapCommand } from './tap.ts';
 import { versionCommand } from './version.ts';
+import { workerCommand } from './worker.ts';
+import { hubCommand } from './hub.ts';
+import { frontCommand } from './front.ts';
 import { version } from '../util/version.ts';
 
 export function buildProgram(): Command {
@@ -24,8 +28,12 @@ export function buildProgram(): Command {
     .exitOverride();
   // addCommand() does not copy inherited settings: each command must throw (not exit) on usage
   // errors so that bin/ prints once and maps them to exit code 2.
-  for (const cmd of [versionCommand(), configCommand(), dissectCommand()]) {
+  for (const cmd of [versionCommand(), configCommand(), dissectCommand(), tapCommand()]) {
     program.addCommand(cmd.showHelpAfterError().exitOverride());
+  }
+  // The in-cluster roles: hidden from help, started by the deployed manifests and `tap`.
+  for (const cmd of [workerCommand(), hubCommand(), frontCommand()]) {
+    program.addCommand(cmd.showHelpAfterError().exitOverride(), { hidden: true });
   }
   return program;
 }

@@ -258,7 +258,7 @@ function leafKeys(node: Group, prefix: string[] = []): { key: string; map: boole
 }
 
 /** Env variables that are not config keys but belong to us. */
-const RESERVED_ENV = new Set(['KUBESHARK_CONFIG', 'KUBESHARK_DEBUG']);
+const RESERVED_ENV = new Set(['KUBESHARK_CONFIG', 'KUBESHARK_DEBUG', 'KUBESHARK_NO_BROWSER']);
 
 function applyEnv(tree: ConfigTree, env: NodeJS.ProcessEnv): void {
   const keys = leafKeys(schema);

@@ -1,0 +1,285 @@
+/**
+ * `kubeshark tap --local | --pcap FILE...`: worker, hub and front in one process on the local
+ * machine. The worker captures (live) or replays (files) into its store; the hub serves the API
+ * over it; the front serves the dashboard and the API on one port. The terminal gets the same
+ * live stream the dashboard gets (`/api/stream` through ApiClient): a live table on a terminal,
+ * one KFL JSON view per line otherwise. Runs until `until` settles or the user quits the table.
+ *
+ * Dependencies come in as parameters (the UI loader, the browser opener, live capture) so tests
+ * run the real servers in-process without a terminal, a browser or privileges.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ApiClient, type StreamHandle } from '../api/client.ts';
+import { KflCompiler } from '../api/kfl.ts';
+import type { EntrySummary, StreamMessage } from '../api/types.ts';
+import { getPath, type ConfigTree } from '../config/load.ts';
+import { createFront, type Front } from '../front/server.ts';
+import { createHub, type Hub } from '../hub/index.ts';
+import { buildCatalogue } from '../tap/dissectors/registry.ts';
+import { ExitCode, KsError } from '../util/errors.ts';
+import { createWorker, fileSource, type Worker, type WorkerSource } from '../worker/index.ts';
+import type { LiveTableHandle } from '../ui/index.ts';
+import type { UiModule } from './ui-loader.ts';
+
+/** jsonl bytes waiting for a slow stdout before further entries are dropped (and counted). */
+export const TAP_JSONL_MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/** How long to wait for the live stream to reach the worker before replay starts anyway. */
+export const TAP_STREAM_READY_TIMEOUT_MS = 5000;
+
+export interface TapLocalOptions {
+  /** Capture files to replay (`--pcap`); empty with `live`. */
+  files: string[];
+  /**
+   * Opens the live capture sources (`--local`), given the dashboard's port to leave out; the
+   * capture module's errors (no tcpdump, no privilege…) pass through before the URL is printed.
+   */
+  live?: (ownPort: number) => Promise<WorkerSource[]>;
+  /** KFL filter for the terminal output ('' = everything); the dashboard has its own. */
+  filter: string;
+  host: string;
+  /** 0 = any free port (the URL printed says which). */
+  port: number;
+  output: 'table' | 'jsonl';
+  /** Store directory kept after exit; undefined: a temporary one removed on exit. */
+  storeDir?: string;
+  quiet: boolean;
+  config: ConfigTree;
+  stdout: Writable;
+  stderr: Writable;
+  /** Stops the run (SIGINT/SIGTERM in the command). */
+  until: Promise<unknown>;
+  /** Opens the dashboard in a browser; absent: not opened. */
+  openBrowser?: (url: string) => Promise<unknown>;
+  /** The terminal UI (required for `table`). */
+  loadUi?: () => Promise<UiModule>;
+  /** Terminal streams for the table (default: the process's). */
+  tty?: { stdin?: NodeJS.ReadStream; stdout?: NodeJS.WriteStream };
+}
+
+export interface TapResult {
+  url: string;
+  /** Non-zero when a source failed (it was reported when it happened). */
+  exitCode: number;
+}
+
+/** Fails before anything starts: a bad filter (with its position) or a missing file. */
+export function validateTap(o: Pick<TapLocalOptions, 'files' | 'filter' | 'config'>): void {
+  if (o.filter.trim()) {
+    const macros = (getPath(o.config, 'tap.customMacros') as Record<string, string>) ?? {};
+    new KflCompiler(buildCatalogue(), macros).compile(o.filter);
+  }
+  for (const f of o.files) {
+    if (f === '-') throw new KsError('KS_ERR_USAGE', '--pcap reads files, not stdin (-)');
+    if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
+    if (statSync(f).isDirectory()) {
+      throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
+    }
+  }
+}
+
+/** The URL a browser on this machine uses for `host`. */
+export function urlHost(host: string): string {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
+  validateTap(o);
+  if (o.output === 'table' && !o.loadUi) throw new KsError('KS_ERR_INTERNAL', 'table without UI');
+  const say = (line: string) => {
+    if (!o.quiet) o.stderr.write(`kubeshark: ${line}\n`);
+  };
+  let table: LiveTableHandle | undefined;
+  /** Problems while running: a line on stderr, or the table's notice line. */
+  const problem = (line: string) => {
+    if (table) table.setStatus({ notice: line });
+    else o.stderr.write(`kubeshark: ${line}\n`);
+  };
+  let sources: WorkerSource[] = [];
+  let worker: Worker | undefined;
+  let hub: Hub | undefined;
+  let front: Front | undefined;
+  let stream: StreamHandle | undefined;
+  try {
+    worker = await createWorker({
+      config: o.config,
+      storeDir: o.storeDir,
+      log: (line) => problem(line.replace(/^worker: /, '')),
+    });
+    hub = createHub({ workers: [{ name: worker.node, worker }], config: o.config });
+    front = createFront({ hub: hub.api });
+    const port = await front.listen(o.port, o.host);
+    if (o.live) sources = await o.live(port);
+    const url = `http://${urlHost(o.host)}:${port}`;
+    // Always printed (also with -q): it is how to reach the dashboard, and with --port 0 the
+    // only way to learn the port.
+    o.stderr.write(`kubeshark: dashboard at ${url}\n`);
+    if (front.assets.kind === 'none')
+      say(`the dashboard is not built (npm run build); the API works`);
+    await hub.ready;
+
+    const client = new ApiClient(url);
+    const out = o.output === 'jsonl' ? jsonlWriter(o.stdout) : undefined;
+    let helloed!: () => void;
+    const hello = new Promise<void>((r) => (helloed = r));
+    let streamEnded!: (why: string) => void;
+    const ended = new Promise<string>((r) => (streamEnded = r));
+    /** Entries the server dropped for this (slow) client. */
+    let serverDropped = 0;
+    const onMessage = (m: StreamMessage) => {
+      switch (m.type) {
+        case 'hello':
+          helloed();
+          break;
+        case 'entry':
+          if (out) out.write(m.entry);
+          else table?.add(m.entry as EntrySummary);
+          break;
+        case 'status':
+          table?.setStatus({
+            workersUp: m.workersUp,
+            workersDown: m.workersDown,
+            entriesPerSec: m.entriesPerSec,
+            dropped: m.dropped,
+          });
+          break;
+        case 'dropped':
+          serverDropped = m.total;
+          table?.setStatus({ dropped: m.total });
+          break;
+        case 'error':
+          problem(`live stream: ${m.error.message} [${m.error.code}]`);
+          break;
+      }
+    };
+    stream = client.stream({ q: o.filter, view: out ? 'full' : 'summary' }, onMessage, {
+      onClose: (code, reason) =>
+        streamEnded(`live stream closed (${code}${reason ? ` ${reason}` : ''})`),
+    });
+    const s = stream;
+
+    if (o.output === 'table') {
+      const ui = await o.loadUi!();
+      table = ui.runLiveTable({
+        status: {
+          // Until the stream's first status message: what the hub knows now.
+          workersUp: hub.workers().filter((x) => x.up).length,
+          workersDown: hub
+            .workers()
+            .filter((x) => !x.up)
+            .map((x) => x.name),
+          entriesPerSec: 0,
+          dropped: 0,
+          paused: false,
+          filter: o.filter.trim(),
+          url,
+        },
+        stdin: o.tty?.stdin,
+        stdout: o.tty?.stdout,
+        onFilter: async (q) => {
+          const check = await client.kfl(q);
+          if (!check.ok) {
+            const e = check.error;
+            const at = e?.line !== undefined ? `${e.line}:${e.column ?? 0}: ` : '';
+            return `${at}${e?.message ?? 'invalid filter'}`;
+          }
+          s.setFilter(q);
+          return undefined;
+        },
+      });
+    }
+
+    // Sources start once the stream reaches the worker, so the output misses nothing.
+    await Promise.race([hello, ended]);
+    await upstreamReady(hub, TAP_STREAM_READY_TIMEOUT_MS);
+    const w = worker;
+    // A source that fails is reported through the worker's log (above) and its health.
+    const runs = [...sources, ...o.files.map((f) => fileSource(f))].map((src) => w.addSource(src));
+    if (o.files.length > 0) {
+      void Promise.all(runs).then(() => {
+        if (!w.health().ok) return;
+        const c = w.counters();
+        const line = `replayed ${o.files.length === 1 ? o.files[0] : `${o.files.length} files`}: ${c.entries} entries; serving ${url} until Ctrl-C`;
+        if (table) table.setStatus({ notice: line });
+        else say(line);
+      });
+    }
+    if (o.openBrowser) {
+      o.openBrowser(url).catch((e: unknown) =>
+        problem(
+          `could not open a browser (${e instanceof Error ? e.message : String(e)}); open ${url}`,
+        ),
+      );
+    }
+
+    const stopped = await Promise.race([
+      o.until.then(() => 'stop' as const),
+      ended.then((why) => why),
+      ...(table ? [table.exited.then(() => 'quit' as const)] : []),
+    ]);
+    if (stopped !== 'stop' && stopped !== 'quit') {
+      throw new KsError('KS_ERR_UNAVAILABLE', `${stopped}; stopping`);
+    }
+    await out?.end();
+    const lost = (out?.dropped ?? 0) + (out ? serverDropped : 0);
+    if (lost > 0) {
+      o.stderr.write(
+        `kubeshark: ${lost} entries were not printed (output too slow); the store had them all (${url}/api/entries)\n`,
+      );
+    }
+    // A source that failed (reported when it happened): a capture file that could not be read
+    // through is an input error, a live capture that stopped a failure.
+    const exitCode = w.health().ok
+      ? ExitCode.ok
+      : o.files.length > 0
+        ? ExitCode.input
+        : ExitCode.failure;
+    return { url, exitCode };
+  } finally {
+    table?.close();
+    stream?.close();
+    await front?.close();
+    await hub?.close();
+    await worker?.close();
+    for (const src of sources) await src.stop?.();
+  }
+}
+
+/** Waits until the hub's stream client has its upstream to the worker (or the timeout). */
+async function upstreamReady(hub: Hub, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (hub.streamClients().some((c) => c.upstreams > 0)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface JsonlWriter {
+  write(view: unknown): void;
+  /** Resolves when what was written is flushed. */
+  end(): Promise<void>;
+  readonly dropped: number;
+}
+
+/** One JSON view per line, dropping (and counting) past TAP_JSONL_MAX_PENDING_BYTES. */
+function jsonlWriter(w: Writable): JsonlWriter {
+  let dropped = 0;
+  return {
+    write(view) {
+      if (w.writableLength > TAP_JSONL_MAX_PENDING_BYTES) {
+        dropped++;
+        return;
+      }
+      w.write(JSON.stringify(view) + '\n');
+    },
+    end() {
+      if (w.writableLength === 0) return Promise.resolve();
+      return new Promise((r) => w.once('drain', () => r()));
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}

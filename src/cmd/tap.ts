@@ -1,0 +1,130 @@
+/**
+ * `kubeshark tap`: today the local modes — `--local` (this machine's interfaces) and
+ * `--pcap FILE...` (replayed capture files) — with worker, hub and dashboard in this process.
+ * Cluster mode (deploying into Kubernetes) is not part of this build: without either flag the
+ * command says so instead of guessing.
+ */
+import { Command, Option } from 'commander';
+import { shutdownSignal } from '../api/server.ts';
+import { getPath } from '../config/load.ts';
+import { KsError } from '../util/errors.ts';
+import { resolveConfig } from './context.ts';
+import { runTapLocal } from './tap-runner.ts';
+import { loadUi } from './ui-loader.ts';
+import { port } from './worker.ts';
+import { openLiveSources } from './tap-live.ts';
+
+interface TapFlags {
+  local?: boolean;
+  pcap?: string[];
+  interface?: string[];
+  filter?: string;
+  browser: boolean;
+  port?: number;
+  host?: string;
+  output?: 'table' | 'jsonl';
+  store?: string;
+  quiet?: boolean;
+}
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+/** Whether a browser may be opened: a person at a terminal, not CI, not turned off. */
+export function browserAllowed(env: NodeJS.ProcessEnv, tty: boolean): boolean {
+  return tty && !env.CI && !env.KUBESHARK_NO_BROWSER;
+}
+
+export function tapCommand(): Command {
+  return new Command('tap')
+    .description(
+      'capture and dissect traffic with the dashboard on this machine: --local (live interfaces) or --pcap FILE... (capture files)',
+    )
+    .option('--local', "capture this machine's traffic (tcpdump; needs capture privileges)")
+    .option('--pcap <files...>', 'replay capture files (pcap, pcapng); keeps serving afterwards')
+    .addOption(
+      new Option(
+        '-i, --interface <name>',
+        'interface to capture with --local (repeatable; default: any)',
+      ).argParser(collect),
+    )
+    .option(
+      '-f, --filter <kfl>',
+      "KFL filter for the terminal output, e.g. 'http && status_code >= 500'",
+    )
+    .option('--no-browser', 'do not open the dashboard in a browser')
+    .option(
+      '--port <n>',
+      'dashboard port (tap.proxy.front.port, default 8899; 0: any free port)',
+      port,
+    )
+    .option('--host <addr>', 'address the dashboard listens on (tap.proxy.host, default 127.0.0.1)')
+    .addOption(
+      new Option(
+        '-o, --output <format>',
+        'terminal output (default: table on a terminal, jsonl when piped)',
+      ).choices(['table', 'jsonl']),
+    )
+    .option(
+      '--store <dir>',
+      'keep the captured entries in this directory (default: a temporary directory removed on exit)',
+    )
+    .option('-q, --quiet', 'no notes on stderr (the dashboard URL is still printed)')
+    .action(async (opts: TapFlags, cmd: Command) => {
+      const files = opts.pcap ?? [];
+      if (!opts.local && files.length === 0) {
+        throw new KsError(
+          'KS_ERR_USAGE',
+          'tap needs --local (capture this machine) or --pcap FILE... (replay captures); cluster mode is not available in this build',
+        );
+      }
+      if (opts.local && files.length > 0) {
+        throw new KsError('KS_ERR_USAGE', '--local and --pcap cannot be combined: pick one');
+      }
+      if (opts.interface && !opts.local) {
+        throw new KsError('KS_ERR_USAGE', '-i/--interface applies to --local only');
+      }
+      const config = resolveConfig(cmd, {
+        'tap.proxy.front.port': opts.port,
+        'tap.proxy.host': opts.host,
+      });
+      const tty = !!process.stdout.isTTY && !!process.stdin.isTTY;
+      const output = opts.output ?? (tty ? 'table' : 'jsonl');
+      if (output === 'table' && !tty) {
+        throw new KsError(
+          'KS_ERR_USAGE',
+          '-o table needs a terminal (stdin and stdout); use -o jsonl',
+        );
+      }
+      const interfaces = opts.interface ?? [];
+      const r = await runTapLocal({
+        files,
+        live: opts.local
+          ? (ownPort) =>
+              openLiveSources({
+                interfaces,
+                bpf: getPath(config, 'tap.bpfOverride') as string,
+                ownPort,
+              })
+          : undefined,
+        filter: opts.filter ?? '',
+        host: getPath(config, 'tap.proxy.host') as string,
+        port: getPath(config, 'tap.proxy.front.port') as number,
+        output,
+        storeDir: opts.store,
+        quiet: !!opts.quiet,
+        config,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        until: shutdownSignal(),
+        openBrowser:
+          opts.browser && browserAllowed(process.env, tty)
+            ? async (url) => {
+                const { default: open } = await import('open');
+                await open(url);
+              }
+            : undefined,
+        loadUi,
+      });
+      process.exitCode = r.exitCode;
+    });
+}
