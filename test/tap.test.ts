@@ -329,9 +329,9 @@ test(
     // (a connection has to end or be answered to become an entry).
     let views: Record<string, unknown>[] = [];
     for (let i = 0; i < 40 && views.length === 0; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/tap-local-probe`, {
-        headers: { connection: 'close' },
-      });
+      // Kept alive (fetch's default): the client's socket still exists when the entry is
+      // enriched, so /proc names both ends.
+      const res = await fetch(`http://127.0.0.1:${port}/tap-local-probe`);
       await res.text();
       await new Promise((r) => setTimeout(r, 250));
       views = tap.lines();
@@ -340,6 +340,11 @@ test(
     assert.equal(views[0]!.path, '/tap-local-probe');
     assert.equal(views[0]!.status_code, 418);
     assert.equal(views[0]!.capture_source, 'af_packet');
+    // Local identity from /proc: both ends are this test's node process.
+    for (const ep of [views[0]!.src, views[0]!.dst] as { name?: string }[]) {
+      assert.equal(ep.name, 'node', JSON.stringify(ep));
+    }
+    assert.equal(views[0]!.local_resolution_status, '');
     // The API sees the same call; the dashboard's own port is not captured.
     const all = (await (await fetch(`${url}/api/entries?limit=1000`)).json()) as EntriesResponse;
     const own = Number(new URL(url).port);
@@ -353,3 +358,24 @@ test(
     assert.deepEqual(workerStores(tap.tmp), []);
   },
 );
+
+test('tap --pcap redacts before storing: no secret of the secrets capture reaches stdout or the API', async (t) => {
+  const secrets = join(root, 'src/redact/testdata/secrets.pcap');
+  const tap = startTap(['tap', '--pcap', secrets, '--port', '0', '--no-browser', '-o', 'jsonl']);
+  t.after(() => tap.kill());
+  const url = await tap.url;
+  const until = Date.now() + 20_000;
+  while (!/replayed/.test(tap.stderr()) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const out = JSON.stringify(tap.lines());
+  const api = await (await fetch(`${url}/api/entries?limit=1000&view=full`)).text();
+  assert.ok(tap.lines().length > 5, `only ${tap.lines().length} entries`);
+  assert.ok(/\[REDACTED\]/.test(out) && /"redacted"/.test(api), 'values are marked as redacted');
+  for (const text of [out, api]) {
+    const leaked = text.match(/s3cr3t-[a-z-]+/g);
+    assert.equal(leaked, null, `leaked: ${String(leaked)}`);
+  }
+  tap.child.kill('SIGINT');
+  assert.equal((await tap.exit).code, 0, tap.stderr());
+});

@@ -19,6 +19,9 @@ import { createHub, type Hub } from '../hub/index.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { ExitCode, KsError } from '../util/errors.ts';
 import { createWorker, fileSource, type Worker, type WorkerSource } from '../worker/index.ts';
+import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
+import { createRedactor, redactionConfig } from '../redact/index.ts';
+import type { Entry } from '../entry/model.ts';
 import type { LiveTableHandle } from '../ui/index.ts';
 import type { UiModule } from './ui-loader.ts';
 
@@ -102,11 +105,19 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
   let hub: Hub | undefined;
   let front: Front | undefined;
   let stream: StreamHandle | undefined;
+  let resolver: LocalResolver | undefined;
   try {
+    // Live on this machine: each socket's process names the endpoints (/proc). Capture files come
+    // from elsewhere, so local processes say nothing about them.
+    if (o.live) resolver = createLocalResolver();
+    const local = resolver;
     worker = await createWorker({
       config: o.config,
       storeDir: o.storeDir,
       log: (line) => problem(line.replace(/^worker: /, '')),
+      ...(local ? { enrich: (e: Entry) => enrichEntry(e, local) } : {}),
+      // Secrets are replaced before anything is stored (`tap.redaction.*`), as in the worker.
+      redact: createRedactor(redactionConfig(o.config)),
     });
     hub = createHub({ workers: [{ name: worker.node, worker }], config: o.config });
     front = createFront({ hub: hub.api });
@@ -244,6 +255,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
     await hub?.close();
     await worker?.close();
     for (const src of sources) await src.stop?.();
+    resolver?.close();
   }
 }
 
