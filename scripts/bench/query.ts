@@ -493,7 +493,7 @@ async function main(): Promise<void> {
   const mu = process.memoryUsage();
   console.log(
     `memory holding ${fmt(st.entries)} entries: index ${mib(st.indexBytes)} (${fmt(st.indexBytes / st.entries)} B/entry), ` +
-      `RSS after GC ${mib(heldRss)} (heap ${mib(mu.heapUsed)}, buffers ${mib(mu.arrayBuffers)}), peak so far ${mib(peakRss)}; ` +
+      `RSS after GC ${mib(heldRss)} (heap ${mib(mu.heapUsed)} of ${mib(mu.heapTotal)}, external ${mib(mu.external)}, buffers ${mib(mu.arrayBuffers)}), peak so far ${mib(peakRss)}; ` +
       `opaque entries ${st.opaqueEntries}, dropped ${st.droppedEntries}`,
   );
 
