@@ -5,7 +5,7 @@
  * would be streamed again — a loop.
  */
 import { openLiveCapture } from '../tap/capture/live.ts';
-import type { WorkerSource } from '../worker/index.ts';
+import { liveSource, type WorkerSource } from '../worker/index.ts';
 
 export interface LiveSourceOptions {
   /** Interfaces (default: all, tcpdump's `any`). */
@@ -40,17 +40,5 @@ export async function openLiveSources(o: LiveSourceOptions): Promise<WorkerSourc
     await cap.close();
     throw err;
   }
-  return [
-    {
-      name: cap.interfaces.join(','),
-      source: cap,
-      live: true,
-      captureSource: 'af_packet',
-      drops: () => {
-        const s = cap.stats();
-        return { dropped: s.dropped, ifDropped: s.ifDropped };
-      },
-      stop: () => cap.close(),
-    },
-  ];
+  return [liveSource(cap)];
 }

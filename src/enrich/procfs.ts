@@ -4,6 +4,7 @@
  * process's name (`comm`, `cmdline`) and container (`cgroup`). No I/O here, so the formats are
  * tested on fixture text.
  */
+import { formatIPv6 } from '../tap/decode/addr.ts';
 
 /** TCP states as /proc prints them (hex), from include/net/tcp_states.h. */
 export const TCP_STATES: Readonly<Record<number, string>> = {
@@ -64,37 +65,9 @@ export function decodeHexIPv6(hex: string): string | undefined {
  * `::ffff:127.0.0.1` is the same endpoint as the IPv4 packets' `127.0.0.1`.
  */
 export function formatIPv6Bytes(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let s = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      s += '::';
-      i += bestLen - 1;
-      continue;
-    }
-    if (s !== '' && !s.endsWith(':')) s += ':';
-    s += g[i]!.toString(16);
-  }
-  return s;
+  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  return formatIPv6(Buffer.from(b.buffer, b.byteOffset, 16), 0);
 }
 
 /**
