@@ -126,15 +126,20 @@ function stack(): Stack {
   return s;
 }
 
-/** Stores entries into the `shop` worker (now, or at a rate); resolves when done. */
+/** Stores entries into the `shop` worker (or `golden`) now, or at a rate; resolves when done. */
 async function push(
-  cmd: { count: number } | { rate: number; seconds: number },
+  cmd: ({ count: number } | { rate: number; seconds: number }) & { node?: 'golden' },
 ): Promise<{ pushed: number; seconds: number }> {
+  return (await command({ op: 'push', ...cmd })) as { pushed: number; seconds: number };
+}
+
+/** One command to the server stack and its answer. */
+async function command(cmd: Record<string, unknown>): Promise<unknown> {
   const { child, lines } = stack();
-  child.stdin.write(JSON.stringify({ op: 'push', ...cmd }) + '\n');
+  child.stdin.write(JSON.stringify(cmd) + '\n');
   const r = await lines.next();
   assert.ok(!r.done, 'the server stack exited');
-  return JSON.parse(r.value) as { pushed: number; seconds: number };
+  return JSON.parse(r.value) as unknown;
 }
 
 /** The API as the page sees it: through the front server. */
@@ -564,6 +569,41 @@ test('worker health: each worker up, with its counters', { skip }, async () => {
   );
   await o.done();
 });
+
+test(
+  'a worker restarts while the page is open: health shows it down, then up; its new entries arrive live',
+  { skip },
+  async () => {
+    const q = 'node_name == "golden" && path == "/api/checkout"';
+    const o = await open(`?q=${encodeURIComponent(q)}`);
+    const before = await countOf(q);
+    await waitRows(o.page, before);
+    const health = (text: string) =>
+      o.page.waitForFunction(
+        (t) =>
+          (globalThis as unknown as InPage).document
+            .querySelector('[data-testid=health]')
+            ?.textContent?.includes(t) === true,
+        text,
+        { timeout: 20_000 },
+      );
+    assert.deepEqual(await command({ op: 'stop-golden' }), { stopped: true });
+    await health('1/2 workers up');
+    assert.deepEqual(await command({ op: 'start-golden' }), { started: true });
+    await health('2/2 workers up');
+    // No reload: the hub re-opened its upstream stream to the restarted worker by itself.
+    const until = Date.now() + 20_000;
+    let got = 0;
+    while (got <= before && Date.now() < until) {
+      await push({ count: 20, node: 'golden' });
+      await o.page.waitForTimeout(300);
+      got = await rowCount(o.page);
+    }
+    assert.ok(got > before, `no live entry from the restarted worker (${got} rows)`);
+    assert.equal(got, await countOf(q), 'the list holds exactly what the API has');
+    await o.done();
+  },
+);
 
 test('live: entries stored by a worker arrive in the list, filtered', { skip }, async () => {
   const q = 'path == "/api/checkout"';

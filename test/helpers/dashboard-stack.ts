@@ -9,9 +9,15 @@
  * commands, one per line, on stdin and answers each with one JSON line:
  * - `{"op":"push","count":N}` → stores N entries (the shop capture's, re-timed) into `shop` now;
  * - `{"op":"push","rate":R,"seconds":S}` → R entries per second for S seconds;
- *   both answer `{"pushed":N,"seconds":S}`.
+ *   both answer `{"pushed":N,"seconds":S}`; with `"node":"golden"` they go to `golden`;
+ * - `{"op":"stop-golden"}` closes the `golden` worker (its store stays), answers `{"stopped":true}`;
+ * - `{"op":"start-golden"}` starts it again on the same port over the same store, answers
+ *   `{"started":true}`.
  * stdin closing stops everything.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { defaultConfig } from '../../src/config/load.ts';
 import type { Entry } from '../../src/entry/model.ts';
@@ -37,8 +43,10 @@ const shop = await createWorker({
   sources: [fileSource(`${root}demo/shop.pcap`)],
   redact,
 });
-const golden = await createWorker({
+const goldenStore = mkdtempSync(join(tmpdir(), 'ks-dash-golden-'));
+let golden = await createWorker({
   node: 'golden',
+  storeDir: goldenStore,
   sources: dissectorTestCaptures().map((c) => fileSource(c.file)),
   redact,
 });
@@ -59,8 +67,9 @@ const templates: Entry[] = await entriesFromCapture(`${root}demo/shop.pcap`, {
 });
 
 let next = 0;
+let target = shop;
 function pushOne(): void {
-  shop.ingest({ ...templates[next++ % templates.length]!, timestamp: Date.now() * 1000 });
+  target.ingest({ ...templates[next++ % templates.length]!, timestamp: Date.now() * 1000 });
 }
 
 function pushAtRate(rate: number, seconds: number): Promise<{ pushed: number; seconds: number }> {
@@ -87,8 +96,26 @@ const lines = createInterface({ input: process.stdin });
 let queue = Promise.resolve();
 lines.on('line', (line) => {
   queue = queue.then(async () => {
-    const cmd = JSON.parse(line) as { op: string; count?: number; rate?: number; seconds?: number };
+    const cmd = JSON.parse(line) as {
+      op: string;
+      count?: number;
+      rate?: number;
+      seconds?: number;
+      node?: string;
+    };
+    if (cmd.op === 'stop-golden') {
+      await golden.close();
+      process.stdout.write(JSON.stringify({ stopped: true }) + '\n');
+      return;
+    }
+    if (cmd.op === 'start-golden') {
+      golden = await createWorker({ node: 'golden', storeDir: goldenStore, redact });
+      await golden.listen(gp, '127.0.0.1');
+      process.stdout.write(JSON.stringify({ started: true }) + '\n');
+      return;
+    }
     if (cmd.op !== 'push') throw new Error(`unknown command ${line}`);
+    target = cmd.node === 'golden' ? golden : shop;
     if (cmd.count !== undefined) {
       for (let i = 0; i < cmd.count; i++) pushOne();
       process.stdout.write(JSON.stringify({ pushed: cmd.count, seconds: 0 }) + '\n');
@@ -103,6 +130,7 @@ lines.on('close', () => {
     await front.close();
     await hub.close();
     await Promise.all([shop.close(), golden.close()]);
+    rmSync(goldenStore, { recursive: true, force: true });
     process.exit(0);
   });
 });
