@@ -17,6 +17,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { WebSocket, WebSocketServer } from 'ws';
 import { execa } from 'execa';
 import type { EntriesResponse } from '../src/api/types.ts';
 import { demo, root, startTap, workerStores } from './helpers/tap-process.ts';
@@ -379,3 +382,80 @@ test('tap --pcap redacts before storing: no secret of the secrets capture reache
   tap.child.kill('SIGINT');
   assert.equal((await tap.exit).code, 0, tap.stderr());
 });
+
+test(
+  'tap --local -i lo: live WebSocket messages and DNS over UDP from real clients and servers',
+  { skip: root0 && tcpdump ? false : 'needs root and tcpdump' },
+  async (t) => {
+    // A WebSocket echo server and a DNS server answering A queries, both on loopback.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (s) => s.on('message', (m, binary) => s.send(m, { binary })));
+    t.after(() => wss.close());
+    const wsPort = (wss.address() as { port: number }).port;
+    const dnsServer = createSocket('udp4');
+    dnsServer.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      const answer = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: q.questions,
+        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: '10.1.2.3' }],
+      });
+      dnsServer.send(answer, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => dnsServer.bind(0, '127.0.0.1', r));
+    t.after(() => dnsServer.close());
+    const dnsPort = dnsServer.address().port;
+
+    const tap = startTap([
+      'tap',
+      '--local',
+      '-i',
+      'lo',
+      '--port',
+      '0',
+      '-o',
+      'jsonl',
+      '--filter',
+      `(ws && dst.port == ${wsPort}) || (dns && dst.port == ${dnsPort})`,
+    ]);
+    t.after(() => tap.kill());
+    await tap.url;
+    const client = createSocket('udp4');
+    t.after(() => client.close());
+    let views: Record<string, unknown>[] = [];
+    const has = (p: string) => views.some((v) => v.protocol === p);
+    for (let i = 0; i < 40 && !(has('ws') && has('dns')); i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${wsPort}/live-probe`);
+      await new Promise((r, j) => ws.once('open', r).once('error', j));
+      ws.send(`hello ${i}`);
+      await new Promise((r) => ws.once('message', r));
+      ws.close();
+      const query = dnsPacket.encode({
+        type: 'query',
+        id: 1000 + i,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ type: 'A', name: `probe${i}.tap.test` }],
+      });
+      const got = new Promise((r) => client.once('message', r));
+      client.send(query, dnsPort, '127.0.0.1');
+      await got;
+      await new Promise((r) => setTimeout(r, 250));
+      views = tap.lines();
+    }
+    assert.ok(has('ws'), `no WebSocket entry; stderr:\n${tap.stderr()}`);
+    assert.ok(has('dns'), `no DNS entry; stderr:\n${tap.stderr()}`);
+    const dns = views.find((v) => v.protocol === 'dns')!;
+    assert.match(JSON.stringify(dns.dns_questions), /probe\d+\.tap\.test/);
+    assert.match(JSON.stringify(dns), /10\.1\.2\.3/);
+    const ws = views.filter((v) => v.protocol === 'ws');
+    assert.ok(
+      ws.some((v) => /hello \d+/.test(JSON.stringify(v))),
+      JSON.stringify(ws[0]),
+    );
+    tap.child.kill('SIGINT');
+    assert.equal((await tap.exit).code, 0, tap.stderr());
+  },
+);
