@@ -71,8 +71,9 @@ test('worker, hub and front as processes: one line each, work together, stop on 
       '0',
       '--host',
       '127.0.0.1',
-      '--worker',
-      `cli=http://127.0.0.1:${w.port}`,
+      // The worker list from config (`hub.workers`), as a deployment's ConfigMap would give it.
+      '--set',
+      `hub.workers=cli=http://127.0.0.1:${w.port}`,
     ]);
     procs.push(h.proc);
     assert.match(

@@ -21,7 +21,7 @@ export function hubCommand(): Command {
     .action(async (opts: HubFlags, cmd: Command) => {
       const config = resolveConfig(cmd, { 'tap.proxy.hub.port': opts.port });
       await runHub({
-        workers: opts.worker ?? [],
+        workers: [...(getPath(config, 'hub.workers') as string[]), ...(opts.worker ?? [])],
         port: getPath(config, 'tap.proxy.hub.port') as number,
         host: opts.host,
         config,

@@ -131,4 +131,11 @@ export const schema: Group = group({
   }),
   headless: leaf('bool', false, 'do not open the browser'),
   node: group({ name: leaf('string', '', 'node name recorded on entries (default: host name)') }),
+  hub: group({
+    workers: leaf(
+      'list<string>',
+      [],
+      'worker API URLs the hub fans out to (URL or name=URL; --worker adds to them); in a cluster the hub finds its workers itself',
+    ),
+  }),
 });
