@@ -53,11 +53,12 @@
  *   is untouched). Size counts every segment file; age is wall-clock time since a segment's last
  *   append (a replayed capture's old timestamps are not mistaken for old data).
  *
- * Benchmark (1 M entries; CPU ms; see the report in the commit): ingest 12 µs/entry in append
- * (≈83 k/s of one core; 55 k/s wall with the writer sharing the loaded VM); first 100 matches
- * 1–30 ms for every query; full counts 27–110 ms with index hints or a time window, 0.3–1.2 s for
- * KFL filters over all rows, 7 s for a filter that reads headers of 550 k HTTP entries (the
- * documented slow path: it loads full entries); reopen 1.7 s.
+ * Benchmark (scripts/bench/query.ts, 1 M entries, quiet 2-core machine): ingest 7.5–8 µs/entry
+ * in append, 121 k/s wall with the writer; first 100 matches 0.5–20 ms for every query; full
+ * counts 9–100 ms with index hints or a time window (exact hints skip the filter: bare `http`
+ * 40 ms), 0.4–0.8 s for KFL filters over all rows, 4.5 s for a filter that reads headers of
+ * 550 k HTTP entries (the documented slow path: it loads full entries); statistics of 550 k calls
+ * 1.6 s (`scan` + summary entries); reopen 0.9 s.
  *
  * ## Concurrency (one thread; async interleavings)
  *
