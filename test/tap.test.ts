@@ -325,9 +325,26 @@ test(
       'jsonl',
       '--filter',
       `http && dst.port == ${port}`,
+      '--set',
+      'tap.capture.bufferSize=24Mi',
     ]);
     t.after(() => tap.kill());
     const url = await tap.url;
+    // The kernel buffer from config reaches the capture process (tcpdump -B, KiB).
+    const dumps = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      })
+      .filter(
+        (a) => a[0]?.endsWith('tcpdump') && a.includes(`not (tcp port ${new URL(url).port})`),
+      );
+    assert.equal(dumps.length, 1, 'one tcpdump for this tap');
+    assert.equal(dumps[0]![dumps[0]!.indexOf('-B') + 1], String(24 * 1024));
     // The capture is running once the URL is printed; keep calling until one is dissected
     // (a connection has to end or be answered to become an entry).
     let views: Record<string, unknown>[] = [];

@@ -3,7 +3,8 @@
  * `kubeshark worker -i lo` (tcpdump → pipe → pipeline → store), at increasing request rates.
  *
  * Load: wrk (Debian's `wrk`) with keep-alive connections paced by a per-request delay (wrk's Lua
- * `delay()`), then one unpaced step. Server: Node's http (scripts/bench/live-server.ts). Per step
+ * `delay()`), then one unpaced step. Server: Debian's nginx when installed (`SERVER=node` for
+ * Node's http, scripts/bench/live-server.ts), answering a small JSON body. Per step
  * it prints the rate wrk achieved, the entries/s the worker stored, kernel drops (from tcpdump),
  * matched pairs vs requests, CPU of the worker and of tcpdump (cores) and the worker's RSS. The
  * load generator, the server, tcpdump and the worker share this machine's cores.
@@ -12,7 +13,7 @@
  *   node --import tsx scripts/bench/live.ts [seconds=5] [steps=50x10,100x5,200x5,200x2,64x0]
  * where a step `CxD` is C connections each waiting D ms between requests (0: unpaced).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,11 @@ const STEPS = (process.argv[3] ?? '50x10,100x5,200x5,200x2,64x0').split(',').map
   const [c, d] = s.split('x').map(Number);
   return { conns: c!, delay: d! };
 });
+/** The HTTP server under load: nginx (Debian) when installed, else Node's http. */
+const SERVER =
+  process.env.SERVER ?? (spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : 'node');
+/** What the nginx server answers (the same size as live-server.ts's body). */
+const BODY = JSON.stringify({ ok: true, items: [1, 2, 3], note: 'kubeshark live bench' });
 /** Clock ticks per second of /proc/PID/stat times (USER_HZ). */
 const TICK = 100;
 
@@ -97,16 +103,40 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-live-bench-'));
   try {
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-    const [cmd0, ...args0] = inNs([
-      process.execPath,
-      '--import',
-      'tsx',
-      `${root}scripts/bench/live-server.ts`,
-      '0',
-    ]);
-    const server = spawn(cmd0!, args0, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    procs.push(server);
-    const port = Number((await waitFor(server, /^port (\d+)/))[1]);
+    let port: number;
+    if (SERVER === 'nginx') {
+      port = 8080; // the namespace is ours alone
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(
+        conf,
+        `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
+  client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f;
+  uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
+  server {
+    listen 127.0.0.1:${port};
+    location / { default_type application/json; return 200 '${BODY}'; }
+  }
+}
+`,
+      );
+      const [c, ...a] = inNs(['nginx', '-c', conf]);
+      procs.push(spawn(c!, a, { stdio: ['ignore', 'ignore', 'inherit'] }));
+      await new Promise((r) => setTimeout(r, 500));
+    } else {
+      const [cmd0, ...args0] = inNs([
+        process.execPath,
+        '--import',
+        'tsx',
+        `${root}scripts/bench/live-server.ts`,
+        '0',
+      ]);
+      const server = spawn(cmd0!, args0, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      procs.push(server);
+      port = Number((await waitFor(server, /^port (\d+)/))[1]);
+    }
     const [cmd1, ...args1] = inNs([
       process.execPath,
       '--import',
@@ -144,7 +174,7 @@ async function main(): Promise<void> {
     );
 
     console.log(
-      `live capture benchmark: wrk → node http on lo in netns ${ns}; worker -i lo; ${SECONDS} s per step (node ${process.version})`,
+      `live capture benchmark: wrk → ${SERVER} on lo in netns ${ns}; worker -i lo; ${SECONDS} s per step (node ${process.version})`,
     );
     console.log(
       'conns×delay   req/s (wrk)   entries/s   pairs/requests   kernel drops   worker CPU   tcpdump CPU   worker RSS MiB',

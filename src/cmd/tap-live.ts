@@ -14,6 +14,8 @@ export interface LiveSourceOptions {
   bpf: string;
   /** The dashboard's port, excluded from the capture. */
   ownPort: number;
+  /** Kernel capture buffer per interface in bytes (`tap.capture.bufferSize`). */
+  bufferBytes?: number;
   /** The tcpdump program (tests: a wrapper such as `ip netns exec NS tcpdump`). */
   tcpdump?: string | readonly string[];
 }
@@ -32,6 +34,9 @@ export async function openLiveSources(o: LiveSourceOptions): Promise<WorkerSourc
   const cap = openLiveCapture({
     interfaces: o.interfaces.length > 0 ? o.interfaces : undefined,
     bpf: liveFilter(o.bpf, o.ownPort),
+    ...(o.bufferBytes !== undefined && {
+      bufferSizeKiB: Math.max(1, Math.round(o.bufferBytes / 1024)),
+    }),
     ...(o.tcpdump !== undefined && { tcpdump: o.tcpdump }),
   });
   try {

@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { shutdownSignal } from '../api/server.ts';
-import { getPath } from '../config/load.ts';
+import { getPath, parseSize } from '../config/load.ts';
 import { KsError } from '../util/errors.ts';
 import { resolveConfig } from './context.ts';
 import { runTapLocal } from './tap-runner.ts';
@@ -103,6 +103,7 @@ export function tapCommand(): Command {
               openLiveSources({
                 interfaces,
                 bpf: getPath(config, 'tap.bpfOverride') as string,
+                bufferBytes: parseSize(String(getPath(config, 'tap.capture.bufferSize'))),
                 ownPort,
               })
           : undefined,

@@ -82,6 +82,11 @@ export const schema: Group = group({
     },
     capture: group({
       dbMaxSize: leaf('size', '500Mi', 'per-node entry store size before FIFO eviction'),
+      bufferSize: leaf(
+        'size',
+        '256Mi',
+        'kernel capture buffer per interface (tcpdump -B): absorbs bursts while the worker is busy',
+      ),
     }),
     storageLimit: leaf('size', '5Gi', 'per-node raw capture (pcap ring) size'),
     metrics: group({ port: leaf('int', 49100, 'worker Prometheus metrics port') }),

@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { CaptureCounters } from '../api/types.ts';
-import type { ConfigTree } from '../config/load.ts';
+import { getPath, parseSize, type ConfigTree } from '../config/load.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
 import { KsError } from '../util/errors.ts';
 import { openLiveCapture } from '../tap/capture/live.ts';
@@ -42,7 +42,12 @@ export async function runWorker(o: RunWorkerOptions): Promise<void> {
   }
   const sources: WorkerSource[] = o.files.map(fileSource);
   if (o.interfaces && o.interfaces.length > 0) {
-    const capture = openLiveCapture({ interfaces: o.interfaces, bpf: o.bpf });
+    const buffer = parseSize(String(getPath(o.config, 'tap.capture.bufferSize')));
+    const capture = openLiveCapture({
+      interfaces: o.interfaces,
+      bpf: o.bpf,
+      ...(buffer !== undefined && { bufferSizeKiB: Math.max(1, Math.round(buffer / 1024)) }),
+    });
     // A capture that cannot start (no tcpdump, no privilege, no such interface, bad filter) is
     // an error of this command, not a worker that runs without packets.
     try {

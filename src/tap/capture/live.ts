@@ -15,11 +15,12 @@ import type { CaptureInfo, Packet, PacketSource } from './types.ts';
 /** tcpdump's own default snapshot length: whole packets. */
 export const DEFAULT_SNAPLEN = 262_144;
 /**
- * Kernel capture buffer per interface (`-B`, KiB): room for bursts while the parser is busy.
- * Measured (scripts/bench/live.ts): with 8 MiB, tcpdump alone into `cat` drops ~0.4% of packets
- * at 4,700 HTTP req/s on loopback in immediate mode; with 64 MiB it drops none.
+ * Kernel capture buffer per interface (`-B`, KiB; config `tap.capture.bufferSize`): room for
+ * bursts while the parser is busy. Measured (scripts/bench/live.ts, 2 cores shared with the load):
+ * 8 MiB drops ~0.4% of packets at 4,700 HTTP req/s even with `cat` reading; 64 MiB drops
+ * 0.1–0.4% at 30,000 req/s with the worker reading; 256 MiB none at 30,000–35,000 req/s.
  */
-export const DEFAULT_BUFFER_KIB = 64 * 1024;
+export const DEFAULT_BUFFER_KIB = 256 * 1024;
 /** How often tcpdump is asked (SIGUSR1) for its received/dropped counters. */
 export const STATS_POLL_MS = 2000;
 /** How long close() waits for tcpdump to flush and exit after SIGINT before SIGKILL. */
