@@ -23,7 +23,9 @@ const ENDPOINT_ORDER = [
   'annotations',
   'process',
   'containerId',
+  'node',
   'dns',
+  'resolution',
 ] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set(ENDPOINT_ORDER);
 
@@ -37,6 +39,7 @@ const IDENTITY_KEYS: readonly IdentityKey[] = [
   'annotations',
   'process',
   'containerId',
+  'node',
 ];
 
 /**
@@ -75,7 +78,7 @@ function merged(ep: Endpoint, id: Identity): Endpoint {
   for (const k of ENDPOINT_ORDER) {
     const have = from[k];
     if (have !== undefined) out[k] = have;
-    else if (k !== 'ip' && k !== 'port' && k !== 'dns') {
+    else if (k !== 'ip' && k !== 'port' && k !== 'dns' && k !== 'resolution') {
       const v = id[k];
       if (v !== undefined) out[k] = copyValue(k, v);
     }
@@ -93,7 +96,11 @@ function enrichEndpoint(
   const known = done.get(ep);
   if (known) return known;
   const id = r.lookup(ep.ip, ep.port, e.transport, e.timestamp);
-  if (id === undefined) return ep;
+  if (id === undefined) {
+    // Not cached: the next entry asks again (the resolver may learn it meanwhile).
+    const why = r.status?.(ep.ip, ep.port, e.transport, e.timestamp);
+    return why && ep.resolution === undefined ? { ...ep, resolution: why } : ep;
+  }
   const out = IDENTITY_KEYS.some((k) => id[k] !== undefined && ep[k] === undefined)
     ? merged(ep, id)
     : ep;

@@ -350,6 +350,17 @@ test('enrichEntry with the table: KFL view of a golden entry moved onto cluster 
   ])
     assert.ok(kfl(q, e), q);
   assert.ok(!kfl('dst.service.name == "cart-metrics"', e));
+  // The workloads' nodes (KFL local_node_name / remote_node_name).
+  assert.equal(e.src.node, t.lookup('10.244.1.5', e.src.port, 'tcp', e.timestamp)?.node);
+  assert.ok(e.src.node && e.dst.node, 'both workloads have a node');
+  assert.ok(kfl(`local_node_name == "${e.src.node}" && remote_node_name == "${e.dst.node}"`, e));
+  // An address the cluster does not know: the table says why (remote_resolution_status).
+  const stray = entries[1]!;
+  stray.src = { ...stray.src, ip: '10.244.1.5' };
+  stray.dst = { ...stray.dst, ip: '192.0.2.77' };
+  enrichEntry(stray, t);
+  assert.equal(stray.dst.resolution, 'not_found');
+  assert.ok(kfl('local_resolution_status == "" && remote_resolution_status == "not_found"', stray));
   // The identity object the table shares was copied, not aliased.
   const id = t.lookup('10.244.2.7', 8080, 'tcp', e.timestamp);
   assert.notEqual(e.dst.labels, id?.labels);

@@ -8,7 +8,15 @@ import type { Endpoint } from '../entry/model.ts';
 /** What enrichment adds to an Endpoint: every identity field of it, nothing of the address. */
 export type Identity = Pick<
   Endpoint,
-  'name' | 'namespace' | 'pod' | 'service' | 'labels' | 'annotations' | 'process' | 'containerId'
+  | 'name'
+  | 'namespace'
+  | 'pod'
+  | 'service'
+  | 'labels'
+  | 'annotations'
+  | 'process'
+  | 'containerId'
+  | 'node'
 >;
 
 export interface Resolver {
@@ -19,4 +27,9 @@ export interface Resolver {
    * answers: callers copy, never modify it (enrichEntry copies).
    */
   lookup(ip: string, port: number, transport: 'tcp' | 'udp', tsUs: number): Identity | undefined;
+  /**
+   * Why `lookup` found nothing (`not_found`, `not_synced`…), for the KFL resolution status
+   * fields; optional ('unresolved' is shown without it).
+   */
+  status?(ip: string, port: number, transport: 'tcp' | 'udp', tsUs: number): string;
 }

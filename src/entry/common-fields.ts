@@ -494,13 +494,13 @@ export const commonFields: readonly FieldDef[] = [
     name: 'local_node_name',
     type: 'string',
     doc: 'node of the client workload',
-    get: () => undefined,
+    get: (e) => e.src.node,
   },
   {
     name: 'remote_node_name',
     type: 'string',
     doc: 'node of the server workload',
-    get: () => undefined,
+    get: (e) => e.dst.node,
   },
   {
     name: 'local_process_name',
@@ -524,12 +524,12 @@ export const commonFields: readonly FieldDef[] = [
     name: 'local_resolution_status',
     type: 'string',
     doc: '`""` when the client was resolved, else why not',
-    get: (e) => (endpointName(e.src) ? '' : 'unresolved'),
+    get: (e) => (endpointName(e.src) ? '' : (e.src.resolution ?? 'unresolved')),
   },
   {
     name: 'remote_resolution_status',
     type: 'string',
     doc: '`""` when the server was resolved, else why not',
-    get: (e) => (endpointName(e.dst) ? '' : 'unresolved'),
+    get: (e) => (endpointName(e.dst) ? '' : (e.dst.resolution ?? 'unresolved')),
   },
 ];

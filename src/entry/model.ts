@@ -23,7 +23,11 @@ export interface Endpoint {
   process?: { name: string; pid?: number };
   /** Container (64-hex id from the process's cgroup) of a local process, when in one. */
   containerId?: string;
+  /** The node the workload runs on (Kubernetes). */
+  node?: string;
   dns?: string;
+  /** Why the endpoint has no identity (`not_found`, `not_synced`, `expired`…), when a resolver says. */
+  resolution?: string;
 }
 
 export type CaptureSource = 'af_packet' | 'ebpf' | 'ebpf_tls' | 'pcap_file';

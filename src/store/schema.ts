@@ -99,7 +99,9 @@ const ENDPOINT: readonly Field[] = [
       { t: 'map', key: 'annotations', opt: true },
       { t: 'obj', key: 'process', opt: true, fields: [req('sym', 'name'), opt('num', 'pid')] },
       opt('sym', 'containerId'),
+      opt('sym', 'node'),
       opt('sym', 'dns'),
+      opt('sym', 'resolution'),
     ],
   },
 ];
