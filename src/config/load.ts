@@ -227,7 +227,14 @@ export function setKey(
       `config key \`${key}\` (from ${source}) must be a mapping, got ${JSON.stringify(raw)}`,
     );
   }
-  if (r.node.kind === 'map') setPath(tree, path, {});
+  if (r.node.kind === 'map') {
+    // Map keys are taken whole: they may contain dots (`kubernetes.io/os` in tap.nodeSelector).
+    const m: ConfigTree = {};
+    for (const [k, v] of Object.entries(raw as ConfigTree))
+      m[k] = coerce(r.node.value, v, `${key}.${k}`, source, fromString);
+    setPath(tree, path, m);
+    return;
+  }
   for (const [k, v] of Object.entries(raw as ConfigTree))
     setKey(tree, `${key}.${k}`, v, source, fromString);
 }

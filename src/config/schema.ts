@@ -48,6 +48,27 @@ const limitDocs: Record<keyof typeof defaultLimits, string> = {
   maxDetectBytes: 'bytes per direction kept while detecting the protocol',
 };
 
+/** `tap.resources.<role>`: Kubernetes requests/limits, quantities as strings. */
+const resourcesGroup = (reqCpu: string, reqMem: string, limCpu: string, limMem: string): Group =>
+  group({
+    requests: group({
+      cpu: leaf('string', reqCpu, 'CPU request'),
+      memory: leaf('string', reqMem, 'memory request'),
+    }),
+    limits: group({
+      cpu: leaf('string', limCpu, 'CPU limit'),
+      memory: leaf('string', limMem, 'memory limit'),
+    }),
+  });
+/** `tap.probes.<role>`: readiness/liveness timing of GET /api/health. */
+const probeGroup = (): Group =>
+  group({
+    initialDelaySeconds: leaf('int', 5, 'seconds before the first probe'),
+    periodSeconds: leaf('int', 10, 'seconds between probes'),
+    successThreshold: leaf('int', 1, 'successes to count as ready'),
+    failureThreshold: leaf('int', 3, 'failures before not ready / restarted'),
+  });
+
 export const schema: Group = group({
   tap: group({
     namespaces: leaf('list<string>', [], 'namespaces to tap (empty: all)'),
@@ -99,6 +120,39 @@ export const schema: Group = group({
       ),
     ),
     debug: leaf('bool', false, 'debug logging in the deployed components'),
+    docker: group({
+      registry: leaf('string', 'ghcr.io/kubeshark-ts', 'image registry of the kubeshark image'),
+      tag: leaf('string', '', 'image tag (empty: this version)'),
+      imagePullPolicy: leaf('string', 'IfNotPresent', 'image pull policy of every container'),
+    }),
+    resources: group({
+      hub: resourcesGroup('100m', '128Mi', '1', '1Gi'),
+      front: resourcesGroup('50m', '64Mi', '500m', '256Mi'),
+      worker: resourcesGroup('100m', '256Mi', '2', '2Gi'),
+    }),
+    probes: group({
+      hub: probeGroup(),
+      front: probeGroup(),
+      worker: probeGroup(),
+    }),
+    tolerations: group({
+      hub: leaf('list<string>', [], 'taint keys the hub tolerates (operator Exists)'),
+      front: leaf('list<string>', [], 'taint keys the front tolerates (operator Exists)'),
+      workers: leaf('list<string>', [], 'taint keys the workers tolerate (operator Exists)'),
+    }),
+    nodeSelector: {
+      kind: 'map',
+      value: 'string',
+      default: {},
+      doc: 'node labels every pod of the release requires (label: value)',
+    },
+    labels: { kind: 'map', value: 'string', default: {}, doc: 'extra labels on every object' },
+    annotations: {
+      kind: 'map',
+      value: 'string',
+      default: {},
+      doc: 'extra annotations on every object',
+    },
     redaction: group({
       enabled: leaf('bool', true, 'replace secrets with [REDACTED] before entries are stored'),
       headers: leaf(
