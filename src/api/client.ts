@@ -7,6 +7,7 @@
  */
 import { KsError } from '../util/errors.ts';
 import { ApiError, isApiErrorBody } from './errors.ts';
+import { toSearch } from './params.ts';
 import {
   ROUTES,
   type Boundaries,
@@ -84,12 +85,7 @@ const OPEN = 1;
 export const ENTRY_PREFIX = '{"type":"entry",';
 
 function query(params: object): string {
-  const s = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v === undefined || v === null) continue;
-    s.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
-  }
-  const text = s.toString();
+  const text = toSearch(params).toString();
   return text ? `?${text}` : '';
 }
 

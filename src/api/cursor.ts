@@ -4,12 +4,13 @@
  * hub's cursor holds one worker cursor per worker (undefined: not started; null: exhausted).
  * Both are opaque to clients.
  */
+import { encodeCursor } from '../store/store.ts';
 import { KsError } from '../util/errors.ts';
 import type { EntryOrder } from './types.ts';
 
-/** The cursor that resumes after entry `id` (the store's encoding: base64url `n:<id>`). */
+/** The cursor that resumes after entry `id` (the store's own encoding). */
 export function afterEntry(order: EntryOrder, id: number): string {
-  return Buffer.from(`${order === 'newest' ? 'n' : 'o'}:${id}`).toString('base64url');
+  return encodeCursor(order, id);
 }
 
 export interface HubCursor {

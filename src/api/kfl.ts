@@ -2,7 +2,9 @@
  * KFL for the API servers: one compiler per server (catalogue + `tap.customMacros`), a small
  * cache so paging through one filter compiles it once, and the `KflInfo` echoed with answers.
  */
+import { getPath, type ConfigTree } from '../config/load.ts';
 import type { FieldDef } from '../entry/fields.ts';
+import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl, selectionOf, validateMacros, type CompiledFilter } from '../query/index.ts';
 import type { FieldsResponse, KflCheck, KflInfo } from './types.ts';
 import { errorOf } from './errors.ts';
@@ -19,6 +21,12 @@ export class KflCompiler {
   ) {
     const names = new Set(catalogue.map((f) => f.name));
     validateMacros(macros, (n) => names.has(n));
+  }
+
+  /** Every dissector's fields with the config's macros (`tap.customMacros`; checked here). */
+  static fromConfig(config: ConfigTree): KflCompiler {
+    const macros = (getPath(config, 'tap.customMacros') as Record<string, string>) ?? {};
+    return new KflCompiler(buildCatalogue(), macros);
   }
 
   /** Compiles `q` (throws KflError with line:column when invalid). */

@@ -2,17 +2,18 @@
  * `kubeshark dissect`: capture files → entries on stdout, summary on stderr. Takes its
  * dependencies as parameters so tests run it in-process with real streams.
  */
-import { existsSync, statSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { getPath, type ConfigTree } from '../config/load.ts';
-import { compileKfl, validateMacros, type CompiledFilter } from '../query/index.ts';
+import type { ConfigTree } from '../config/load.ts';
+import type { CompiledFilter } from '../query/index.ts';
+import { KflCompiler } from '../api/kfl.ts';
 import { tapSettings } from '../config/tap.ts';
 import { ViewBuilder } from '../entry/view.ts';
 import { createPrinter, type OutputFormat } from '../output/printer.ts';
 import type { Entry } from '../entry/model.ts';
 import { StatsAccumulator, formatStatsTable, type StatsGroupBy } from '../store/stats/index.ts';
 import { formatSummary } from '../output/summary.ts';
-import { openCapture } from '../tap/capture/open.ts';
+import { checkCaptureFile, openCapture } from '../tap/capture/open.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
 import type { Dissector } from '../tap/dissectors/types.ts';
 import { Pipeline, type PipelineSummary } from '../tap/pipeline.ts';
@@ -55,11 +56,7 @@ function checkFiles(files: string[]): void {
     throw new KsError('KS_ERR_USAGE', 'stdin (-) can be read only once');
   }
   for (const f of files) {
-    if (f === '-') continue;
-    if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
-    if (statSync(f).isDirectory()) {
-      throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
-    }
+    if (f !== '-') checkCaptureFile(f);
   }
 }
 
@@ -200,11 +197,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
 
 /** Compiles the user's KFL against every dissector's fields, with the config's macros. */
 function compileFilter(source: string, config: ConfigTree): CompiledFilter {
-  const macros = getPath(config, 'tap.customMacros') as Record<string, string>;
-  const catalogue = buildCatalogue();
-  const names = new Set(catalogue.map((f) => f.name));
-  validateMacros(macros, (name) => names.has(name));
-  return compileKfl(source, { catalogue, macros });
+  return KflCompiler.fromConfig(config).compile(source);
 }
 
 function waitDrain(w: Writable): Promise<void> | undefined {

@@ -4,8 +4,7 @@
  * streamed to the dashboard or the table would be captured again as WebSocket traffic, which
  * would be streamed again — a loop.
  */
-import { openLiveCapture } from '../tap/capture/live.ts';
-import { liveSource, type WorkerSource } from '../worker/index.ts';
+import { openLiveSource, type WorkerSource } from '../worker/index.ts';
 
 export interface LiveSourceOptions {
   /** Interfaces (default: all, tcpdump's `any`). */
@@ -31,19 +30,11 @@ export function liveFilter(bpf: string, ownPort: number): string {
  * module's error (tcpdump missing, no privilege, unknown interface, bad filter).
  */
 export async function openLiveSources(o: LiveSourceOptions): Promise<WorkerSource[]> {
-  const cap = openLiveCapture({
-    interfaces: o.interfaces.length > 0 ? o.interfaces : undefined,
+  const source = await openLiveSource({
+    ...(o.interfaces.length > 0 && { interfaces: o.interfaces }),
     bpf: liveFilter(o.bpf, o.ownPort),
-    ...(o.bufferBytes !== undefined && {
-      bufferSizeKiB: Math.max(1, Math.round(o.bufferBytes / 1024)),
-    }),
+    ...(o.bufferBytes !== undefined && { bufferBytes: o.bufferBytes }),
     ...(o.tcpdump !== undefined && { tcpdump: o.tcpdump }),
   });
-  try {
-    await cap.ready();
-  } catch (err) {
-    await cap.close();
-    throw err;
-  }
-  return [liveSource(cap)];
+  return [source];
 }

@@ -8,15 +8,14 @@
  * Dependencies come in as parameters (the UI loader, the browser opener, live capture) so tests
  * run the real servers in-process without a terminal, a browser or privileges.
  */
-import { existsSync, statSync } from 'node:fs';
+import { checkCaptureFile } from '../tap/capture/open.ts';
 import type { Writable } from 'node:stream';
 import { ApiClient, type StreamHandle } from '../api/client.ts';
 import { KflCompiler } from '../api/kfl.ts';
 import type { EntrySummary, StreamMessage } from '../api/types.ts';
-import { getPath, type ConfigTree } from '../config/load.ts';
+import type { ConfigTree } from '../config/load.ts';
 import { createFront, type Front } from '../front/server.ts';
 import { createHub, type Hub } from '../hub/index.ts';
-import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { ExitCode, KsError } from '../util/errors.ts';
 import { createWorker, fileSource, type Worker, type WorkerSource } from '../worker/index.ts';
 import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
@@ -69,15 +68,11 @@ export interface TapResult {
 /** Fails before anything starts: a bad filter (with its position) or a missing file. */
 export function validateTap(o: Pick<TapLocalOptions, 'files' | 'filter' | 'config'>): void {
   if (o.filter.trim()) {
-    const macros = (getPath(o.config, 'tap.customMacros') as Record<string, string>) ?? {};
-    new KflCompiler(buildCatalogue(), macros).compile(o.filter);
+    KflCompiler.fromConfig(o.config).compile(o.filter);
   }
   for (const f of o.files) {
     if (f === '-') throw new KsError('KS_ERR_USAGE', '--pcap reads files, not stdin (-)');
-    if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
-    if (statSync(f).isDirectory()) {
-      throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
-    }
+    checkCaptureFile(f);
   }
 }
 

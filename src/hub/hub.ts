@@ -36,10 +36,9 @@ import {
   type WorkersResponse,
   type WorkerState,
 } from '../api/types.ts';
-import { defaultConfig, getPath, type ConfigTree } from '../config/load.ts';
+import { defaultConfig, type ConfigTree } from '../config/load.ts';
 import { StatsAccumulator } from '../store/stats/accumulator.ts';
 import { L4Aggregation } from '../store/stats/l4.ts';
-import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { KsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import type { Worker } from '../worker/worker.ts';
@@ -126,8 +125,7 @@ class HubImpl implements Hub {
           : new WorkerLink(w.name, w.url.replace(/\/+$/, ''), httpBackend(w.url), this.timing),
       );
     const config = opts.config ?? defaultConfig();
-    const macros = (getPath(config, 'tap.customMacros') as Record<string, string>) ?? {};
-    this.compiler = new KflCompiler(buildCatalogue(), macros);
+    this.compiler = KflCompiler.fromConfig(config);
     this.api = {
       call: (path, params) => this.route(path, params),
       stream: (ws, params) => this.stream(ws, params),

@@ -225,7 +225,8 @@ interface Plan {
 /** Directories open in this process (the LOCK file guards other processes). */
 const openDirs = new Set<string>();
 
-function encodeCursor(order: Order, id: number): string {
+/** The cursor that resumes after entry `id` in `order` (base64url `n:<id>` / `o:<id>`). */
+export function encodeCursor(order: Order, id: number): string {
   return Buffer.from(`${order === 'newest' ? 'n' : 'o'}:${id}`).toString('base64url');
 }
 

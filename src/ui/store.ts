@@ -33,6 +33,9 @@ export interface LiveSnapshot {
 
 export class LiveStore {
   private rows: EntrySummary[] = [];
+  /** Rows added since the last snapshot: merged (and trimmed) once per snapshot, not per row. */
+  private pending: EntrySummary[] = [];
+  private dirty = false;
   private status: LiveStatus;
   private received = 0;
   private snap: LiveSnapshot;
@@ -47,14 +50,15 @@ export class LiveStore {
   add(rows: EntrySummary | readonly EntrySummary[]): void {
     const list = Array.isArray(rows) ? rows : [rows as EntrySummary];
     if (list.length === 0) return;
-    this.rows = this.rows.concat(list);
-    if (this.rows.length > MAX_LIVE_ROWS) this.rows = this.rows.slice(-MAX_LIVE_ROWS);
+    for (const r of list) this.pending.push(r);
+    if (this.pending.length > MAX_LIVE_ROWS) this.pending = this.pending.slice(-MAX_LIVE_ROWS);
     this.received += list.length;
     this.changed(false);
   }
 
   clear(): void {
     this.rows = [];
+    this.pending = [];
     this.changed(true);
   }
 
@@ -64,7 +68,19 @@ export class LiveStore {
   }
 
   /** For useSyncExternalStore: stable until something changed. */
-  readonly snapshot = (): LiveSnapshot => this.snap;
+  readonly snapshot = (): LiveSnapshot => {
+    if (this.dirty) {
+      this.dirty = false;
+      if (this.pending.length > 0) {
+        // A new array each time: a paused table keeps showing the one it holds.
+        this.rows = this.rows.concat(this.pending);
+        if (this.rows.length > MAX_LIVE_ROWS) this.rows = this.rows.slice(-MAX_LIVE_ROWS);
+        this.pending = [];
+      }
+      this.snap = { rows: this.rows, status: this.status, received: this.received };
+    }
+    return this.snap;
+  };
 
   readonly subscribe = (fn: () => void): (() => void) => {
     this.listeners.add(fn);
@@ -79,7 +95,7 @@ export class LiveStore {
   }
 
   private changed(now: boolean): void {
-    this.snap = { rows: this.rows, status: this.status, received: this.received };
+    this.dirty = true;
     if (now) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;

@@ -4,12 +4,17 @@ import { readFileSync } from 'node:fs';
 declare const __KUBESHARK_VERSION__: string | undefined;
 declare const __KUBESHARK_COMMIT__: string | undefined;
 
+let devVersion: string | undefined;
+
 export function version(): string {
   if (typeof __KUBESHARK_VERSION__ === 'string') return __KUBESHARK_VERSION__;
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  // Read once: health answers and stream hellos ask for it on every call.
+  devVersion ??= (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  return devVersion;
 }
 
 export function commit(): string {

@@ -3,6 +3,7 @@ export {
   createWorker,
   fileSource,
   liveSource,
+  openLiveSource,
   WORKER_STOP_GRACE_MS,
   WORKER_TICK_MS,
   type Worker,

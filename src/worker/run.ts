@@ -2,14 +2,13 @@
  * `kubeshark worker` (hidden): one node's capture, store and API until SIGINT/SIGTERM. Takes
  * its dependencies (output, shutdown trigger) as parameters so tests run it in-process.
  */
-import { existsSync, statSync } from 'node:fs';
 import type { CaptureCounters } from '../api/types.ts';
 import { getPath, parseSize, type ConfigTree } from '../config/load.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
 import { KsError } from '../util/errors.ts';
-import { openLiveCapture } from '../tap/capture/live.ts';
+import { checkCaptureFile } from '../tap/capture/open.ts';
 import { serveMetrics, type MetricsServer } from './metrics.ts';
-import { createWorker, fileSource, liveSource, type WorkerSource } from './worker.ts';
+import { createWorker, fileSource, openLiveSource, type WorkerSource } from './worker.ts';
 
 export interface RunWorkerOptions {
   /** Capture files replayed (at full speed, one after another). */
@@ -34,29 +33,19 @@ export interface RunWorkerOptions {
 }
 
 export async function runWorker(o: RunWorkerOptions): Promise<void> {
-  for (const f of o.files) {
-    if (!existsSync(f)) throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${f}`);
-    if (statSync(f).isDirectory()) {
-      throw new KsError('KS_ERR_FILE_READ', `${f} is a directory, not a capture file`);
-    }
-  }
+  for (const f of o.files) checkCaptureFile(f);
   const sources: WorkerSource[] = o.files.map(fileSource);
   if (o.interfaces && o.interfaces.length > 0) {
-    const buffer = parseSize(String(getPath(o.config, 'tap.capture.bufferSize')));
-    const capture = openLiveCapture({
-      interfaces: o.interfaces,
-      bpf: o.bpf,
-      ...(buffer !== undefined && { bufferSizeKiB: Math.max(1, Math.round(buffer / 1024)) }),
-    });
     // A capture that cannot start (no tcpdump, no privilege, no such interface, bad filter) is
     // an error of this command, not a worker that runs without packets.
-    try {
-      await capture.ready();
-    } catch (err) {
-      await capture.close().catch(() => undefined);
-      throw err;
-    }
-    sources.push(liveSource(capture));
+    const bufferBytes = parseSize(String(getPath(o.config, 'tap.capture.bufferSize')));
+    sources.push(
+      await openLiveSource({
+        interfaces: o.interfaces,
+        ...(o.bpf !== undefined && { bpf: o.bpf }),
+        ...(bufferBytes !== undefined && { bufferBytes }),
+      }),
+    );
   }
   const worker = await createWorker({
     node: o.node,

@@ -65,6 +65,30 @@ export function fileSource(path: string): WorkerSource {
   return { name: path, source: openCapture(path), live: false, captureSource: 'pcap_file' };
 }
 
+/**
+ * Starts a live capture and resolves its source once every interface is capturing; rejects with
+ * the capture module's error (no tcpdump, no privilege, no such interface, bad filter), leaving
+ * nothing running. `bufferBytes`: the kernel buffer per interface (`tap.capture.bufferSize`).
+ */
+export async function openLiveSource(
+  opts: Omit<LiveCaptureOptions, 'bufferSizeKiB'> & { bufferBytes?: number },
+): Promise<WorkerSource> {
+  const { bufferBytes, ...rest } = opts;
+  const capture = openLiveCapture({
+    ...rest,
+    ...(bufferBytes !== undefined && {
+      bufferSizeKiB: Math.max(1, Math.round(bufferBytes / 1024)),
+    }),
+  });
+  try {
+    await capture.ready();
+  } catch (err) {
+    await capture.close().catch(() => undefined);
+    throw err;
+  }
+  return liveSource(capture);
+}
+
 /** A live capture (tcpdump on interfaces): runs until the worker closes; kernel drops counted. */
 export function liveSource(capture: LiveCapture): WorkerSource {
   return {
@@ -83,7 +107,6 @@ export function liveSource(capture: LiveCapture): WorkerSource {
 export interface WorkerOptions {
   /** Node name recorded on entries and answered by the API (default: config `node.name`, host name). */
   node?: string;
-  nodeIp?: string;
   /** The resolved config (dissectors, port mapping, limits, macros, dbMaxSize); default: defaults. */
   config?: ConfigTree;
   /** Store directory; default: a fresh temporary directory removed on close. */
@@ -91,8 +114,6 @@ export interface WorkerOptions {
   /** Store size before FIFO eviction (default `tap.capture.dbMaxSize`). */
   storeMaxBytes?: number;
   sources?: WorkerSource[];
-  /** Live capture on these interfaces (with this BPF filter), added to `sources`. */
-  live?: LiveCaptureOptions;
   /** An L4 record for every connection and flow (as `dissect --l4`). */
   l4All?: boolean;
   /** Runs on each entry before it is stored (Kubernetes / process identity). */
@@ -196,8 +217,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
   );
   const node = opts.node || settings.nodeName;
   // Config errors (macros) before anything is opened.
-  const macros = (getPath(config, 'tap.customMacros') as Record<string, string>) ?? {};
-  const compiler = new KflCompiler(buildCatalogue(), macros);
+  const compiler = KflCompiler.fromConfig(config);
   let dir = opts.storeDir;
   let tempDir: string | undefined;
   if (dir === undefined) {
@@ -236,7 +256,6 @@ class WorkerImpl implements Worker {
   /** The pipelines of live sources (ticked on the wall clock). */
   private readonly live = new Set<WorkerPipeline>();
   private finished: PipelineSummary = emptySummary();
-  private finishedLimits: Record<string, number> = {};
   /** File sources run one after another on this chain. */
   private fileChain: Promise<void> = Promise.resolve();
   private readonly running = new Set<Promise<void>>();
@@ -283,7 +302,6 @@ class WorkerImpl implements Worker {
     this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
     this.statusTimer.unref();
     for (const s of opts.sources ?? []) void this.addSource(s);
-    if (opts.live) void this.addSource(liveSource(openLiveCapture(opts.live)));
     this.replayed = this.fileChain;
   }
 
@@ -324,7 +342,7 @@ class WorkerImpl implements Worker {
 
   ingest(e: Entry): number {
     const before = this.stored;
-    const node = { name: this.node, ip: this.opts.nodeIp ?? '' };
+    const node = { name: this.node, ip: '' };
     this.accept({ ...e, id: this.takeId(), node_id: this.node, worker: this.node, node });
     return this.stored > before ? this.store.newestId : 0;
   }
@@ -354,7 +372,7 @@ class WorkerImpl implements Worker {
         dissectors: this.enabled,
         portMapping: this.settings.portMapping,
         limits: this.settings.limits,
-        node: { name: this.node, ip: this.opts.nodeIp ?? '' },
+        node: { name: this.node, ip: '' },
         worker: this.node,
         captureSource: s.captureSource,
         l4All: this.opts.l4All ?? false,
@@ -381,9 +399,6 @@ class WorkerImpl implements Worker {
       this.active.delete(p);
       this.live.delete(p);
       this.finished = addSummary(this.finished, p.summary());
-      for (const [k, v] of Object.entries(p.counters.toJSON())) {
-        this.finishedLimits[k] = (this.finishedLimits[k] ?? 0) + v;
-      }
     }
   }
 
@@ -425,11 +440,9 @@ class WorkerImpl implements Worker {
   counters(): CaptureCounters {
     const total = addSummary(emptySummary(), this.finished);
     let live = 0;
-    const limits: Record<string, number> = { ...this.finishedLimits };
     for (const p of this.active) {
       addSummary(total, p.summary());
       live += p.liveTcpStreams();
-      for (const [k, v] of Object.entries(p.counters.toJSON())) limits[k] = (limits[k] ?? 0) + v;
     }
     let dropped = 0;
     let ifDropped = 0;
@@ -449,7 +462,7 @@ class WorkerImpl implements Worker {
       liveTcpStreams: live,
       matchedPairs: this.matchedPairs,
       entries: this.stored,
-      limitsHit: limits,
+      limitsHit: total.limitsHit,
       storeDropped: this.closed ? 0 : this.store.stats().droppedEntries,
       streamDropped: this.streamDropped,
     };

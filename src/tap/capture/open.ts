@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { KsError } from '../../util/errors.ts';
 import { CaptureReader } from './reader.ts';
 import type { CaptureInfo, Packet, PacketSource } from './types.ts';
@@ -59,6 +59,16 @@ class StreamPacketSource implements PacketSource {
     }
     const reason = e instanceof Error ? e.message : String(e);
     return new KsError('KS_ERR_FILE_READ', `cannot read ${this.path}: ${reason}`, { cause: e });
+  }
+}
+
+/** Fails early, with the error a user reads, when `path` is missing or a directory. */
+export function checkCaptureFile(path: string): void {
+  if (!existsSync(path)) {
+    throw new KsError('KS_ERR_FILE_NOT_FOUND', `capture file not found: ${path}`);
+  }
+  if (statSync(path).isDirectory()) {
+    throw new KsError('KS_ERR_FILE_READ', `${path} is a directory, not a capture file`);
   }
 }
 
