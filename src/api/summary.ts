@@ -3,6 +3,7 @@
  * stream, the terminal live table and MCP's compact format all use this function, so a call
  * reads the same everywhere. The text columns reuse the CLI table's (`summaryOf`, `statusOf`).
  */
+import { endpointNamespace } from '../entry/common-fields.ts';
 import type { Endpoint, Entry } from '../entry/model.ts';
 import { statusOf, summaryOf } from '../output/printer.ts';
 import type { EndpointSummary, EntrySummary } from './types.ts';
@@ -11,7 +12,7 @@ function endpointSummary(ep: Endpoint): EndpointSummary {
   const out: EndpointSummary = { ip: ep.ip, port: ep.port };
   const name = ep.name ?? ep.pod?.name ?? ep.service?.name ?? ep.process?.name ?? ep.dns;
   if (name) out.name = name;
-  const ns = ep.namespace ?? ep.pod?.namespace ?? ep.service?.namespace;
+  const ns = endpointNamespace(ep);
   if (ns) out.namespace = ns;
   return out;
 }

@@ -18,6 +18,11 @@ function endpointName(p: Endpoint): string | undefined {
 function podOrService(p: Endpoint): { name: string; namespace: string } | undefined {
   return p.pod ?? p.service;
 }
+
+/** Namespace of an endpoint: its own, else its pod's, else its service's (KFL `src.namespace`). */
+export function endpointNamespace(p: Endpoint): string | undefined {
+  return p.namespace ?? podOrService(p)?.namespace;
+}
 const uniq = (xs: (string | undefined)[]): string[] | undefined => {
   const out = [...new Set(xs.filter((x): x is string => !!x))];
   return out.length ? out : undefined;
@@ -421,13 +426,13 @@ export const commonFields: readonly FieldDef[] = [
     name: 'src.namespace',
     type: 'string',
     doc: 'client namespace',
-    get: (e) => e.src.namespace ?? podOrService(e.src)?.namespace,
+    get: (e) => endpointNamespace(e.src),
   },
   {
     name: 'dst.namespace',
     type: 'string',
     doc: 'server namespace',
-    get: (e) => e.dst.namespace ?? podOrService(e.dst)?.namespace,
+    get: (e) => endpointNamespace(e.dst),
   },
   { name: 'src.dns', type: 'string', doc: 'client DNS name', get: (e) => e.src.dns },
   { name: 'dst.dns', type: 'string', doc: 'server DNS name', get: (e) => e.dst.dns },
@@ -435,11 +440,7 @@ export const commonFields: readonly FieldDef[] = [
     name: 'namespaces',
     type: 'list<string>',
     doc: 'namespaces of both sides',
-    get: (e) =>
-      uniq([
-        e.src.namespace ?? podOrService(e.src)?.namespace,
-        e.dst.namespace ?? podOrService(e.dst)?.namespace,
-      ]),
+    get: (e) => uniq([endpointNamespace(e.src), endpointNamespace(e.dst)]),
   },
   {
     name: 'pods',

@@ -50,7 +50,6 @@ export function summaryOf(e: Entry): string {
       return q ? `${q.type} ${q.name}` : '(no question)';
     }
     case 'tcp_conn':
-      return `${r.client.packets}/${r.server.packets} pkts ${r.client.payloadBytes}/${r.server.payloadBytes} B${r.l7Detected.length ? ' ' + r.l7Detected.join(',') : ''}`;
     case 'udp_flow':
       return `${r.client.packets}/${r.server.packets} pkts ${r.client.payloadBytes}/${r.server.payloadBytes} B${r.l7Detected.length ? ' ' + r.l7Detected.join(',') : ''}`;
   }
@@ -95,6 +94,10 @@ const COLUMNS = [
   'ELAPSED',
 ] as const;
 
+/** Column widths (0: the summary, which takes what the terminal leaves). */
+const WIDTHS = [15, 5, 21, 1, 21, 0, 11, 8];
+const FIXED = WIDTHS.reduce((a, b) => a + b, 0) + WIDTHS.length - 1;
+
 class TablePrinter implements Printer {
   private readonly out: Out;
   private header = false;
@@ -128,12 +131,10 @@ class TablePrinter implements Printer {
     this.out.write((bad ? this.color('err', line) : line) + '\n');
   }
   private line(cells: string[]): string {
-    const widths = [15, 5, 21, 1, 21, 0, 11, 8];
-    const fixed = widths.reduce((a, b) => a + b, 0) + widths.length - 1;
-    const summaryWidth = Math.max(16, this.width - fixed);
+    const summaryWidth = Math.max(16, this.width - FIXED);
     return cells
       .map((c, i) => {
-        const w = i === 5 ? summaryWidth : widths[i]!;
+        const w = i === 5 ? summaryWidth : WIDTHS[i]!;
         const t = c.length > w ? c.slice(0, w - 1) + '…' : c;
         return i === cells.length - 1 ? t : t.padEnd(w);
       })

@@ -23,7 +23,7 @@ import { basename, join } from 'node:path';
 import type { Entry } from '../entry/model.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl } from './compile.ts';
-import { entriesFromCapture } from './entries.ts';
+import { entriesFromCapture } from '../tap/run.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const corpus = join(root, '../shared/corpus');

@@ -24,7 +24,7 @@ import {
   type KflEnvironment,
 } from './env.ts';
 import { KFL1_NAMES, translateKfl1 } from './kfl1.ts';
-import { isIdent, isOp, lex, render, stringLiteral, type Tok } from './lexer.ts';
+import { chainAt, isIdent, isOp, lex, render, stringLiteral, type Tok } from './lexer.ts';
 import { expandMacros } from './macros.ts';
 import { Re2Error, translateRe2 } from './re2.ts';
 import { closest, missingFamilyReason, type Candidate } from './suggest.ts';
@@ -264,12 +264,7 @@ function resolveNames(
       });
     }
     // Longest declared name along the chain `a.b.c`.
-    const chain = [i];
-    let j = i;
-    while (isOp(toks[j + 1], '.') && isIdent(toks[j + 2])) {
-      j += 2;
-      chain.push(j);
-    }
+    const chain = chainAt(toks, i);
     let binding: FieldBinding | undefined;
     let last = i;
     for (let n = chain.length; n >= 1; n--) {

@@ -22,6 +22,7 @@
 import { KflError } from './errors.ts';
 import {
   isIdent,
+  chainAt,
   isOp,
   matchBackward,
   postfixEnd,
@@ -62,17 +63,6 @@ export interface Kfl1Result {
   toks: Tok[];
   /** What was translated, one note per kind of rewrite (empty: nothing was KFL1). */
   notes: string[];
-}
-
-/** The dotted identifier chain starting at `i` (`a.b.c`), as token indices of its names. */
-function chainAt(toks: readonly Tok[], i: number): number[] {
-  const idx = [i];
-  let j = i;
-  while (isOp(toks[j + 1], '.') && isIdent(toks[j + 2])) {
-    j += 2;
-    idx.push(j);
-  }
-  return idx;
 }
 
 const chainName = (toks: readonly Tok[], idx: readonly number[]): string =>

@@ -366,3 +366,14 @@ export function postfixEnd(toks: readonly Tok[], start: number): number {
     }
   }
 }
+
+/** The dotted identifier chain starting at `i` (`a.b.c`), as token indices of its names. */
+export function chainAt(toks: readonly Tok[], i: number): number[] {
+  const idx = [i];
+  let j = i;
+  while (isOp(toks[j + 1], '.') && isIdent(toks[j + 2])) {
+    j += 2;
+    idx.push(j);
+  }
+  return idx;
+}

@@ -520,8 +520,3 @@ export function statusOf(e: Entry): number {
   else if (r.kind === 'dns') s = r.response?.rcodeNumber;
   return typeof s === 'number' && Number.isInteger(s) && s >= 0 && s < NO_STATUS ? s : NO_STATUS;
 }
-
-/** Source of the generated functions (debugging aid). */
-export function generatedSource(): { encode: string; decodeFull: string; decodeLazy: string } {
-  return { encode: gEnc.source, decodeFull: gFull.source, decodeLazy: gLazy.source };
-}

@@ -1,4 +1,5 @@
 /** Group keys for call statistics (`groupBy`) — what an API dashboard rows are. */
+import { endpointNamespace } from '../../entry/common-fields.ts';
 import type { Endpoint, Entry } from '../../entry/model.ts';
 import type { ProtocolStatsSpec } from './classify.ts';
 
@@ -49,16 +50,15 @@ export function hostPort(ip: string, port: number): string {
 
 /** Namespace of an endpoint, from enrichment; `unknown` when not enriched. */
 export function namespaceOf(ep: Endpoint): string {
-  return ep.namespace ?? ep.pod?.namespace ?? ep.service?.namespace ?? 'unknown';
+  return endpointNamespace(ep) ?? 'unknown';
 }
 
 /** Destination service, else destination pod, else ip:port — `namespace/name` when known. */
 export function serviceOf(ep: Endpoint): GroupKey {
-  const named = ep.service ?? ep.pod;
-  if (named !== undefined) {
+  const who = ep.service ?? ep.pod;
+  if (who !== undefined) {
     const kind = ep.service !== undefined ? 'service' : 'pod';
-    const key = named.namespace ? `${named.namespace}/${named.name}` : named.name;
-    return { key, labels: { name: named.name, namespace: named.namespace, kind } };
+    return { key: named(who), labels: { name: who.name, namespace: who.namespace, kind } };
   }
   const hp = hostPort(ep.ip, ep.port);
   return { key: hp, labels: { name: hp, kind: 'address' } };
@@ -68,7 +68,8 @@ export function nodeOf(e: Entry): string {
   return e.node.name || e.node_id || 'unknown';
 }
 
-function named(n: { name: string; namespace: string }): string {
+/** `namespace/name` (just `name` without a namespace). */
+export function named(n: { name: string; namespace: string }): string {
   return n.namespace ? `${n.namespace}/${n.name}` : n.name;
 }
 
@@ -136,15 +137,11 @@ export function groupLabels(e: Entry, by: StatsGroupBy, spec: ProtocolStatsSpec)
         src: edgeEnd(e, by, 'src'),
         dst: edgeEnd(e, by, 'dst'),
       };
-      const sns = e.src.namespace ?? e.src.pod?.namespace ?? e.src.service?.namespace;
-      const dns = e.dst.namespace ?? e.dst.pod?.namespace ?? e.dst.service?.namespace;
+      const sns = endpointNamespace(e.src);
+      const dns = endpointNamespace(e.dst);
       if (sns) labels.srcNamespace = sns;
       if (dns) labels.namespace = dns;
       return labels;
     }
   }
-}
-
-export function groupKeyOf(e: Entry, by: StatsGroupBy, spec: ProtocolStatsSpec): GroupKey {
-  return { key: groupKey(e, by, spec), labels: groupLabels(e, by, spec) };
 }

@@ -29,7 +29,7 @@ export {
   GENERIC_STATS,
 } from './classify.ts';
 export type { EndpointParts, ErrorClass, ProtocolStatsSpec } from './classify.ts';
-export { STATS_GROUP_BY, groupKey, groupKeyOf, groupLabels } from './groups.ts';
+export { STATS_GROUP_BY, groupKey, groupLabels } from './groups.ts';
 export type { GroupLabels, StatsGroupBy } from './groups.ts';
 export { L4Aggregation, L4_GROUP_BY, aggregateL4, l4KeyOf } from './l4.ts';
 export type {

@@ -13,9 +13,15 @@
  *
  * Bytes are IP bytes (headers included, as `DirectionStats.bytes`), not frame bytes.
  */
-import type { DirectionStats, Endpoint, Entry } from '../../entry/model.ts';
+import type {
+  DirectionStats,
+  Endpoint,
+  Entry,
+  TcpConnRecord,
+  UdpFlowRecord,
+} from '../../entry/model.ts';
 import { KsError } from '../../util/errors.ts';
-import { namespaceOf, nodeOf } from './groups.ts';
+import { named, namespaceOf, nodeOf } from './groups.ts';
 
 export type L4GroupBy = 'pod' | 'namespace' | 'node' | 'service' | 'ip';
 export const L4_GROUP_BY: readonly L4GroupBy[] = ['pod', 'namespace', 'node', 'service', 'ip'];
@@ -115,10 +121,6 @@ function newAcc(key: string): Acc {
   };
 }
 
-function named(n: { name: string; namespace: string }): string {
-  return n.namespace ? `${n.namespace}/${n.name}` : n.name;
-}
-
 /** The group key of one end of a record. */
 export function l4KeyOf(ep: Endpoint, e: Entry, by: L4GroupBy): string {
   switch (by) {
@@ -169,6 +171,38 @@ export class L4Aggregation {
     return a;
   }
 
+  /**
+   * Counts record `r` for one group that sent `sent` and received `received`; `self`: both ends
+   * are in the group, so it sent and received both directions.
+   */
+  private touch(
+    a: Acc,
+    r: TcpConnRecord | UdpFlowRecord,
+    sent: DirectionStats,
+    received: DirectionStats,
+    self = false,
+  ): void {
+    const tcp = r.kind === 'tcp_conn';
+    if (tcp) a.connections++;
+    else a.flows++;
+    addDir(a.sent, sent);
+    addDir(a.received, received);
+    if (self) {
+      addDir(a.sent, received);
+      addDir(a.received, sent);
+    }
+    a.retransmissions += tcp ? r.retransmissions : 0;
+    a.resets += tcp && r.rst ? 1 : 0;
+    const rtt = tcp ? r.handshakeRtt : undefined;
+    if (rtt !== undefined) {
+      a.rttN++;
+      a.rttSum += rtt;
+      if (rtt < a.rttMin) a.rttMin = rtt;
+      if (rtt > a.rttMax) a.rttMax = rtt;
+    }
+    for (const p of r.l7Detected) a.l7[p] = (a.l7[p] ?? 0) + 1;
+  }
+
   /** Counts one record; other entries are counted in `totals.ignored`. Returns whether counted. */
   add(e: Entry): boolean {
     const r = e.record;
@@ -177,39 +211,21 @@ export class L4Aggregation {
       return false;
     }
     const tcp = r.kind === 'tcp_conn';
-    const retrans = tcp ? r.retransmissions : 0;
-    const reset = tcp && r.rst ? 1 : 0;
-    const rtt = tcp ? r.handshakeRtt : undefined;
     const t = this.t;
     if (tcp) t.connections++;
     else t.flows++;
     addDir(t.clientToServer, r.client);
     addDir(t.serverToClient, r.server);
-    t.retransmissions += retrans;
-    t.resets += reset;
+    t.retransmissions += tcp ? r.retransmissions : 0;
+    t.resets += tcp && r.rst ? 1 : 0;
 
-    const touch = (a: Acc, sent: DirectionStats[], received: DirectionStats[]): void => {
-      if (tcp) a.connections++;
-      else a.flows++;
-      for (const d of sent) addDir(a.sent, d);
-      for (const d of received) addDir(a.received, d);
-      a.retransmissions += retrans;
-      a.resets += reset;
-      if (rtt !== undefined) {
-        a.rttN++;
-        a.rttSum += rtt;
-        if (rtt < a.rttMin) a.rttMin = rtt;
-        if (rtt > a.rttMax) a.rttMax = rtt;
-      }
-      for (const p of r.l7Detected) a.l7[p] = (a.l7[p] ?? 0) + 1;
-    };
     const ks = l4KeyOf(e.src, e, this.by);
     const kd = l4KeyOf(e.dst, e, this.by);
-    if (this.pairs) touch(this.acc(`${ks} -> ${kd}`), [r.client], [r.server]);
-    else if (ks === kd) touch(this.acc(ks), [r.client, r.server], [r.client, r.server]);
+    if (this.pairs) this.touch(this.acc(`${ks} -> ${kd}`), r, r.client, r.server);
+    else if (ks === kd) this.touch(this.acc(ks), r, r.client, r.server, true);
     else {
-      touch(this.acc(ks), [r.client], [r.server]);
-      touch(this.acc(kd), [r.server], [r.client]);
+      this.touch(this.acc(ks), r, r.client, r.server);
+      this.touch(this.acc(kd), r, r.server, r.client);
     }
     return true;
   }
