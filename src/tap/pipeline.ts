@@ -18,6 +18,7 @@ import type { Packet } from './capture/types.ts';
 import { Decoder } from './decode/decoder.ts';
 import type { DecodedPacket } from './decode/types.ts';
 import { TcpAssembler } from './reassembly/assembler.ts';
+import { TupleTable } from './reassembly/table.ts';
 import type {
   CloseReason,
   ConnectionFactory,
@@ -400,19 +401,18 @@ class UdpFlow extends FlowBase {
   lastTs: number;
   private pending: Pending[] = [];
   private first: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
-  /** Position in the pipeline's LRU order (Map insertion order). */
-  readonly key: string;
+  /** The tuple as first oriented (direction 0 = from client), for the pipeline's flow table. */
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly serverIp: string;
+  readonly serverPort: number;
 
-  constructor(
-    p: Pipeline,
-    flowId: number,
-    key: string,
-    client: Endpoint,
-    server: Endpoint,
-    ts: number,
-  ) {
+  constructor(p: Pipeline, flowId: number, client: Endpoint, server: Endpoint, ts: number) {
     super(p, flowId, client, server, 'udp');
-    this.key = key;
+    this.clientIp = client.ip;
+    this.clientPort = client.port;
+    this.serverIp = server.ip;
+    this.serverPort = server.port;
     this.firstTs = ts;
     this.lastTs = ts;
   }
@@ -445,6 +445,7 @@ class UdpFlow extends FlowBase {
         this.pin(ds, v === 'match-reversed');
         const log = this.pending;
         this.pending = [];
+        this.first = [undefined, undefined];
         for (const item of log) if (this.session) this.feed(item.dir, item.data!, item.ts);
         return;
       }
@@ -453,6 +454,7 @@ class UdpFlow extends FlowBase {
     if (!waiting || this.pending.length >= UDP_DETECT_DATAGRAMS) {
       this.l4Only = true;
       this.pending = [];
+      this.first = [undefined, undefined];
     }
   }
 
@@ -501,7 +503,9 @@ export class Pipeline implements ConnectionFactory {
   private readonly idStride: number;
   private readonly decoder: Decoder;
   private readonly tcp: TcpAssembler;
-  private readonly udp = new Map<string, UdpFlow>();
+  /** UDP flows by tuple, and the same flows in LRU order (Set insertion order). */
+  private readonly udpTable = new TupleTable<UdpFlow>();
+  private readonly udp = new Set<UdpFlow>();
   private readonly hints = new Map<string, Set<number>>();
   private readonly serverPorts = new Set<number>();
   private readonly byTransport: Record<'tcp' | 'udp', readonly Dissector[]>;
@@ -592,42 +596,41 @@ export class Pipeline implements ConnectionFactory {
   }
 
   private udpPacket(d: DecodedPacket): void {
-    const fwd = `${d.src}|${d.srcPort}|${d.dst}|${d.dstPort}`;
-    let flow = this.udp.get(fwd);
+    let flow = this.udpTable.get(d.src, d.srcPort, d.dst, d.dstPort);
     let dir: Direction = 0;
-    if (!flow) {
-      const rev = `${d.dst}|${d.dstPort}|${d.src}|${d.srcPort}`;
-      flow = this.udp.get(rev);
-      if (flow) dir = 1;
-    }
+    if (flow && !(flow.clientPort === d.srcPort && flow.clientIp === d.src)) dir = 1;
     if (!flow) {
       // The sender is the client unless only its port is a known server port.
       const senderIsServer = this.isServerPort(d.srcPort) && !this.isServerPort(d.dstPort);
       const a: Endpoint = { ip: d.src, port: d.srcPort };
       const b: Endpoint = { ip: d.dst, port: d.dstPort };
-      const key = senderIsServer ? `${d.dst}|${d.dstPort}|${d.src}|${d.srcPort}` : fwd;
       flow = new UdpFlow(
         this,
         this.takeFlowId(),
-        key,
         senderIsServer ? b : a,
         senderIsServer ? a : b,
         d.ts,
       );
       dir = senderIsServer ? 1 : 0;
+      this.udpTable.add(flow);
       if (this.udp.size >= this.opts.limits.maxStreams) {
         const oldest = this.udp.values().next().value;
         if (oldest) {
           this.counters.hit('maxStreams');
-          this.udp.delete(oldest.key);
+          this.forgetUdp(oldest);
           oldest.close('limit', d.ts);
         }
       }
     } else {
-      this.udp.delete(flow.key); // re-insert: Map order is LRU order
+      this.udp.delete(flow); // re-insert: Set order is LRU order
     }
-    this.udp.set(flow.key, flow);
+    this.udp.add(flow);
     flow.datagram(dir, d);
+  }
+
+  private forgetUdp(flow: UdpFlow): void {
+    this.udp.delete(flow);
+    this.udpTable.delete(flow);
   }
 
   private sweep(ts: number): void {
@@ -637,7 +640,7 @@ export class Pipeline implements ConnectionFactory {
     const idle = this.opts.limits.idleTimeoutSec * 1e6;
     for (const flow of this.udp.values()) {
       if (ts - flow.lastTs <= idle) break; // LRU order: the rest are newer
-      this.udp.delete(flow.key);
+      this.forgetUdp(flow);
       flow.close('idle', ts);
     }
   }
@@ -677,6 +680,7 @@ export class Pipeline implements ConnectionFactory {
     this.tcp.flushAll(ts);
     for (const flow of this.udp.values()) flow.close('end_of_capture', ts);
     this.udp.clear();
+    this.udpTable.clear();
   }
 
   summary(): PipelineSummary {

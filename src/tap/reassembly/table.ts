@@ -53,6 +53,12 @@ export class TupleTable<T extends Tuple> {
     this.count++;
   }
 
+  /** Removes every entry. */
+  clear(): void {
+    this.map.clear();
+    this.count = 0;
+  }
+
   /** Removes this very entry (by identity); no-op when absent. */
   delete(t: T): void {
     const k = portPair(t.clientPort, t.serverPort);

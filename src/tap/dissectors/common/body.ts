@@ -4,6 +4,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
+import type { Body, EntryError } from '../../../entry/model.ts';
 
 /** `deflate` accepts zlib-wrapped (RFC 1950, as HTTP specifies) and raw streams (as some servers send). */
 export type Coding = 'gzip' | 'deflate' | 'deflate-raw' | 'br';
@@ -167,4 +168,26 @@ function completeUtf8Prefix(b: Buffer): number {
     return end - i < need ? i : end;
   }
   return end;
+}
+
+/**
+ * Completes `body` with what was kept of it: the decoded size (`wireSize` when `bytes` is still
+ * the wire body `wire`), its text or base64, and whether it was cut.
+ */
+export function keptBody(
+  body: Body,
+  bytes: Buffer,
+  wire: Buffer,
+  wireSize: number,
+  cut: boolean,
+): Body {
+  body.decodedSize = bytes === wire ? wireSize : bytes.length;
+  if (bytes.length > 0) Object.assign(body, textOrBase64(bytes, cut));
+  if (cut) body.truncated = true;
+  return body;
+}
+
+/** One entry error for several problems: the first one's code, every message. */
+export function foldErrors(errors: readonly EntryError[]): EntryError {
+  return { code: errors[0]!.code, message: errors.map((x) => x.message).join('; ') };
 }

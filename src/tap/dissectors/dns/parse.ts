@@ -356,6 +356,21 @@ const errText = (e: unknown): string => (e instanceof Error ? e.message : String
 
 /** Parses one DNS message (no TCP length prefix). Never throws. */
 export function parseDnsMessage(buf: Buffer): ParseResult {
+  // Detection parses a flow's first datagram, then its session parses the same Buffer again:
+  // the last answer is kept for that one object (results are never modified by callers).
+  if (buf === lastParsed.buf) return lastParsed.result;
+  const result = parse(buf);
+  lastParsed.buf = buf;
+  lastParsed.result = result;
+  return result;
+}
+
+const lastParsed: { buf: Buffer | undefined; result: ParseResult } = {
+  buf: undefined,
+  result: { ok: false, error: '' },
+};
+
+function parse(buf: Buffer): ParseResult {
   const h = readHeader(buf);
   if (!h)
     return {
@@ -490,7 +505,7 @@ export function assessDnsMessage(msg: Buffer, length: number, strict: boolean): 
     }
   }
   if (complete) {
-    const r = parseDnsMessage(msg.subarray(0, length));
+    const r = parseDnsMessage(length === msg.length ? msg : msg.subarray(0, length));
     if (!r.ok || (strict && r.consumed !== length)) return 'no';
   }
   return h.response ? 'response' : 'query';

@@ -17,7 +17,7 @@ import type {
 } from '../../../entry/model.ts';
 import type { Direction } from '../../reassembly/types.ts';
 import type { Emitted, Session, SessionContext } from '../types.ts';
-import { decompressBounded, textOrBase64, type Coding } from '../common/body.ts';
+import { decompressBounded, foldErrors, keptBody, type Coding } from '../common/body.ts';
 import { createWsSession, parseDeflateNegotiation } from '../ws/session.ts';
 import {
   HttpParser,
@@ -266,8 +266,7 @@ export class HttpSession implements Session {
     const responseSize = response === undefined ? 0 : ex.responseWire + ex.infoBytes;
     const e: Emitted = { record, ts, elapsed, requestSize, responseSize };
     // Added in place (a spread into a new object with one more key is slow in V8).
-    if (errors.length > 0)
-      e.error = { code: errors[0]!.code, message: errors.map((x) => x.message).join('; ') };
+    if (errors.length > 0) e.error = foldErrors(errors);
     this.ctx.emit(e);
   }
 
@@ -354,14 +353,7 @@ export class HttpSession implements Session {
         }
       }
     }
-    body.decodedSize = bytes === msg.body ? msg.bodySize : bytes.length;
-    if (bytes.length > 0) {
-      const shown = textOrBase64(bytes, cut);
-      if ('text' in shown) body.text = shown.text;
-      else body.base64 = shown.base64;
-    }
-    if (cut) body.truncated = true;
-    return body;
+    return keptBody(body, bytes, msg.body, msg.bodySize, cut);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Body, EntryError, WsRecord } from '../../../entry/model.ts';
 import type { Direction } from '../../reassembly/types.ts';
 import type { Emitted, Session, SessionContext } from '../types.ts';
-import { decompressBounded, textOrBase64 } from '../common/body.ts';
+import { decompressBounded, foldErrors, keptBody } from '../common/body.ts';
 import { WsParser, type DeflateParams, type WsMessage } from './parse.ts';
 
 export { parseDeflateNegotiation, type DeflateParams } from './parse.ts';
@@ -151,8 +151,7 @@ export class WsSession implements Session {
       responseSize: fromClient ? 0 : m.wireBytes,
     };
     // Added in place (a spread into a new object with one more key is slow in V8).
-    if (errors.length > 0)
-      e.error = { code: errors[0]!.code, message: errors.map((x) => x.message).join('; ') };
+    if (errors.length > 0) e.error = foldErrors(errors);
     this.ctx.emit(e);
   }
 
@@ -172,10 +171,7 @@ export class WsSession implements Session {
         cut ||= r.capped;
       }
     }
-    body.decodedSize = bytes === m.payload ? m.payloadLength : bytes.length;
-    if (bytes.length > 0) Object.assign(body, textOrBase64(bytes, cut));
-    if (cut) body.truncated = true;
-    return body;
+    return keptBody(body, bytes, m.payload, m.payloadLength, cut);
   }
 }
 
