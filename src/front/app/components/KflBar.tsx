@@ -6,8 +6,8 @@
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { KflCheck } from '../../../api/types.ts';
-import { api } from '../lib/api.ts';
-import { errorBody, useDebounced } from '../lib/hooks.ts';
+import { api, errorBody } from '../lib/api.ts';
+import { useDebounced } from '../lib/hooks.ts';
 import { applySuggestion, suggest, wordAt, type Field, type Suggestion } from '../lib/kfl.ts';
 import { KFL_CHECK_DEBOUNCE_MS, MAX_SUGGESTIONS } from '../lib/limits.ts';
 

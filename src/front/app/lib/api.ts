@@ -29,6 +29,12 @@ export class ApiError extends Error {
   }
 }
 
+/** The error body of any failure: the API's own, or a network error. */
+export function errorBody(err: unknown): ApiErrorBody['error'] {
+  if (err instanceof ApiError) return err.body;
+  return { code: 'KS_ERR_NETWORK', message: err instanceof Error ? err.message : String(err) };
+}
+
 type Query = Record<string, string | number | boolean | undefined>;
 
 export function apiUrl(path: string, query: Query = {}): string {

@@ -1,17 +1,12 @@
 /** Small React hooks: fetching with abort, polling, debouncing. */
 import { useEffect, useRef, useState } from 'react';
-import { ApiError } from './api.ts';
+import { errorBody } from './api.ts';
 import type { ApiErrorBody } from '../../../api/types.ts';
 
 export interface Loaded<T> {
   data?: T;
   error?: ApiErrorBody['error'];
   loading: boolean;
-}
-
-export function errorBody(err: unknown): ApiErrorBody['error'] {
-  if (err instanceof ApiError) return err.body;
-  return { code: 'KS_ERR_NETWORK', message: err instanceof Error ? err.message : String(err) };
 }
 
 /**

@@ -3,13 +3,10 @@
  * (the hub compiles; `/api/kfl` reports errors). A light scanner that knows CEL's strings and
  * comments, literals for values, clause building, and completion from the field catalogue.
  */
+import type { FieldInfo } from '../../../api/types.ts';
 
-export interface Field {
-  name: string;
-  type: string;
-  doc: string;
-  kinds?: string[];
-}
+/** A field of the catalogue (`GET /api/fields`). */
+export type Field = FieldInfo;
 
 type TokKind = 'ident' | 'string' | 'number' | 'op';
 interface Tok {

@@ -12,7 +12,7 @@ import type {
   StreamClientMessage,
   StreamMessage,
 } from '../../../api/types.ts';
-import { ApiError, loadHistory } from './api.ts';
+import { errorBody, loadHistory } from './api.ts';
 import { MAX_ROWS, MIN_RENDER_INTERVAL_MS, RECONNECT_MAX_MS, RECONNECT_MIN_MS } from './limits.ts';
 import { RowRing } from './rows.ts';
 
@@ -37,23 +37,26 @@ export interface LiveState {
 
 const key = (e: EntrySummary): string => `${e.node}\n${e.id}`;
 
-export class LiveList {
-  readonly rows = new RowRing<EntrySummary>(MAX_ROWS);
-  state: LiveState = {
+function initialState(): LiveState {
+  return {
     phase: 'connecting',
     serverDropped: 0,
     workersDown: [],
     historyMore: false,
     unavailable: [],
   };
+}
+
+export class LiveList {
+  readonly rows = new RowRing<EntrySummary>(MAX_ROWS);
+  state: LiveState = initialState();
   /** Bumped once per frame when rows or state changed. */
   version = 0;
   private q = '';
   private ws: WebSocket | undefined;
   private history: AbortController | undefined;
-  /** Live entries that arrived while history was loading. */
-  private early: EntrySummary[] | undefined;
-  private earlyDropped = 0;
+  /** Live entries that arrived while history was loading (the newest MAX_ROWS of them). */
+  private early: RowRing<EntrySummary> | undefined;
   private paused = false;
   /** History is loaded once per connection (a repeated hello must not duplicate rows). */
   private historyStarted = false;
@@ -81,13 +84,7 @@ export class LiveList {
     this.rows.clear();
     this.paused = false;
     this.historyStarted = false;
-    this.state = {
-      phase: 'connecting',
-      serverDropped: 0,
-      workersDown: [],
-      historyMore: false,
-      unavailable: [],
-    };
+    this.state = initialState();
     this.connect();
     this.changed();
   }
@@ -177,13 +174,7 @@ export class LiveList {
       case 'entry': {
         if (this.paused) return;
         const e = m.entry as EntrySummary;
-        if (this.early !== undefined) {
-          if (this.early.length >= MAX_ROWS) {
-            this.early.shift();
-            this.earlyDropped++;
-          }
-          this.early.push(e);
-        } else this.rows.push(e);
+        (this.early ?? this.rows).push(e);
         break;
       }
       case 'dropped':
@@ -208,8 +199,8 @@ export class LiveList {
   private async loadHistory(gen: number): Promise<void> {
     const ctl = new AbortController();
     this.history = ctl;
-    this.early = [];
-    this.earlyDropped = 0;
+    const early = new RowRing<EntrySummary>(MAX_ROWS);
+    this.early = early;
     try {
       const h = await loadHistory(this.q, ctl.signal);
       if (gen !== this.generation) return;
@@ -218,8 +209,11 @@ export class LiveList {
         seen.add(key(e));
         this.rows.push(e);
       }
-      for (const e of this.early) if (!seen.has(key(e))) this.rows.push(e);
-      this.rows.dropped += this.earlyDropped;
+      for (let i = 0; i < early.size; i++) {
+        const e = early.at(i)!;
+        if (!seen.has(key(e))) this.rows.push(e);
+      }
+      this.rows.dropped += early.dropped;
       this.state = {
         ...this.state,
         phase: this.paused ? 'paused' : 'live',
@@ -228,11 +222,7 @@ export class LiveList {
       };
     } catch (err) {
       if (gen !== this.generation) return;
-      const body =
-        err instanceof ApiError
-          ? err.body
-          : { code: 'KS_ERR_NETWORK', message: err instanceof Error ? err.message : String(err) };
-      this.state = { ...this.state, phase: 'error', error: body };
+      this.state = { ...this.state, phase: 'error', error: errorBody(err) };
     } finally {
       if (gen === this.generation) {
         this.early = undefined;
