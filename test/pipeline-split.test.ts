@@ -18,12 +18,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { isoMicros } from '../src/entry/time.ts';
 import { dissectViews, type DissectResult } from './helpers/dissect.ts';
+import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
 import {
   coalescableBoundaries,
   coalesceTcp,
@@ -38,16 +39,11 @@ import {
 const root = new URL('..', import.meta.url).pathname;
 const corpus = '/work/shared/corpus';
 
+/** The dissectors' test captures this rewriter can read (pcap, not pcapng). */
 function dissectorCaptures(): string[] {
-  const dir = join(root, 'src/tap/dissectors');
-  const out: string[] = [];
-  if (!existsSync(dir)) return out;
-  for (const proto of readdirSync(dir).sort()) {
-    const td = join(dir, proto, 'testdata');
-    if (!existsSync(td)) continue;
-    for (const f of readdirSync(td).sort()) if (f.endsWith('.pcap')) out.push(join(td, f));
-  }
-  return out;
+  return dissectorTestCaptures()
+    .map((c) => c.file)
+    .filter((f) => f.endsWith('.pcap'));
 }
 
 const captures = [

@@ -1,9 +1,8 @@
 /** Shared by the roles tests (test/roles*.test.ts): captures, config, a collecting WS client. */
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { StreamMessage } from '../src/api/types.ts';
-import { runDissect } from '../src/cmd/dissect-runner.ts';
+import { dissectViews as dissect } from './helpers/dissect.ts';
 import { defaultConfig, setKey, type ConfigTree } from '../src/config/load.ts';
 import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
 
@@ -27,28 +26,13 @@ export async function dissectViews(
   files: string[],
   o: { node: string; filter?: string; l4All?: boolean },
 ): Promise<Record<string, unknown>[]> {
-  let text = '';
-  const stdout = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
+  const r = await dissect(files, {
+    sets: [`node.name=${o.node}`],
+    ...(o.l4All !== undefined && { l4All: o.l4All }),
+    ...(o.filter !== undefined && { filter: o.filter }),
   });
-  const stderr = new Writable({ write: (_c, _e, cb) => cb() });
-  await runDissect({
-    files,
-    format: 'jsonl',
-    l4All: o.l4All ?? false,
-    summary: false,
-    config: configFor(o.node),
-    stdout,
-    stderr,
-    filter: o.filter,
-  });
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  if (r.error !== undefined) throw r.error;
+  return r.views;
 }
 
 export async function getJson<T = unknown>(url: string): Promise<{ status: number; body: T }> {

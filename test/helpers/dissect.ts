@@ -25,7 +25,7 @@ export interface DissectResult {
 /** Dissects files with a fixed node name and no config file; `sets` are `--set` values. */
 export async function dissectViews(
   files: string[],
-  opts: { l4All?: boolean; sets?: string[] } = {},
+  opts: { l4All?: boolean; sets?: string[]; filter?: string } = {},
 ): Promise<DissectResult> {
   const stdout = new Collect();
   const stderr = new Collect();
@@ -45,6 +45,7 @@ export async function dissectViews(
       config,
       stdout,
       stderr,
+      ...(opts.filter !== undefined && { filter: opts.filter }),
     });
   } catch (e) {
     error = e;
