@@ -73,14 +73,25 @@ export const schema: Group = group({
   tap: group({
     namespaces: leaf('list<string>', [], 'namespaces to tap (empty: all)'),
     regex: leaf('string', '.*', 'pod name regular expression to tap'),
+    excludedNamespaces: leaf(
+      'list<string>',
+      [],
+      'namespaces never tapped (wins over tap.namespaces)',
+    ),
     release: group({
       namespace: leaf('string', 'default', 'namespace Kubeshark is installed in'),
       name: leaf('string', 'kubeshark', 'Helm release name'),
     }),
     proxy: group({
       host: leaf('string', '127.0.0.1', 'address the local proxy binds'),
-      front: group({ port: leaf('int', 8899, 'local port of the dashboard') }),
-      hub: group({ port: leaf('int', 8898, 'local port of the hub API') }),
+      front: group({
+        port: leaf('int', 8899, 'local port of the dashboard'),
+        srvPort: leaf('int', 8080, 'port the front container listens on in the cluster'),
+      }),
+      hub: group({
+        port: leaf('int', 8898, 'local port of the hub API'),
+        srvPort: leaf('int', 8898, 'port the hub container listens on in the cluster'),
+      }),
       worker: group({ srvPort: leaf('int', 48999, 'port of the worker API on each node') }),
     }),
     enabledDissectors: leaf(
