@@ -25,6 +25,7 @@ const M = {
   merge: (k: string) => `__KS_MERGE_${k}__`,
   config: '__KS_CONFIG__',
   tag: '__KS_TAG__',
+  checksum: '__KS_CHECKSUM__',
 };
 
 /** Marker values: every configurable value is a string the generator recognises. */
@@ -36,6 +37,7 @@ const markerSource: ValueSource = {
   tolerations: (k) => M.tol(k) as unknown as [],
   merged: (fixed, k) => ({ ...fixed, [M.merge(k)]: 'x' }),
   configYaml: () => M.config,
+  configChecksum: () => M.checksum,
   tag: () => M.tag,
 };
 
@@ -60,6 +62,9 @@ function templateLine(line: string): string {
   let m: RegExpExecArray | null;
   if ((m = /^ *([A-Za-z0-9.]+): __KS_CONFIG__$/.exec(line))) {
     return `${indent}${m[1]}: |\n${indent}  {{- toYaml .Values | nindent ${pad + 2} }}`;
+  }
+  if ((m = /^( *[A-Za-z0-9./-]+: )__KS_CHECKSUM__$/.exec(line))) {
+    return `${m[1]}{{ toYaml .Values | sha256sum | quote }}`;
   }
   if ((m = /^ *([A-Za-z]+): __KS_MAP_([A-Za-z0-9.]+)__$/.exec(line))) {
     const field = m[1]!;

@@ -4,6 +4,7 @@
  * generator emits, parses as YAML and equals what `kubeshark tap` applies for the same config —
  * with the defaults and with a non-default values file.
  */
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,6 +100,8 @@ function call(fn: string, args: unknown[]): unknown {
       return JSON.stringify(String(args[0]));
     case 'default':
       return truthy(args[1]) ? args[1] : args[0];
+    case 'sha256sum':
+      return createHash('sha256').update(String(args[0])).digest('hex');
     case 'toYaml':
       return stringify(args[0]).replace(/\n$/, '');
     case 'nindent': {

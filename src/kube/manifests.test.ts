@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { V1Container, V1DaemonSet, V1Deployment, V1PodSpec } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { defaultConfig, loadConfig, type ConfigTree } from '../config/load.ts';
-import { releaseObjects, type K8sObject } from './manifests.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, releaseObjects, type K8sObject } from './manifests.ts';
 
 const V = '1.2.3';
 
@@ -98,8 +98,11 @@ test('worker: hostNetwork, capabilities exactly NET_RAW+NET_ADMIN (+SETUID/SETGI
   });
   assert.deepEqual(c.args, [
     'worker',
+    '--kube',
     '-i',
     'any',
+    '--host',
+    '$(POD_IP)',
     '--port',
     '48999',
     '--metrics-port',
@@ -119,8 +122,9 @@ test('worker: hostNetwork, capabilities exactly NET_RAW+NET_ADMIN (+SETUID/SETGI
 test('images, args, probes and resources come from the config', () => {
   const cfg = cfgWith([
     'tap.docker.registry=reg.example/ks',
-    'tap.proxy.hub.port=7001',
-    'tap.proxy.front.port=7002',
+    'tap.proxy.hub.srvPort=7001',
+    'tap.proxy.front.srvPort=7002',
+    'tap.proxy.front.port=9999',
     'tap.probes.front.periodSeconds=33',
     'tap.probes.front.successThreshold=2',
     'tap.resources.hub.limits.memory=3Gi',
@@ -130,7 +134,7 @@ test('images, args, probes and resources come from the config', () => {
   const hub = container(byKind(objs, 'Deployment', 'hub'));
   const front = container(byKind(objs, 'Deployment', 'front'));
   assert.equal(hub.image, `reg.example/ks/kubeshark:${V}`);
-  assert.deepEqual(hub.args, ['hub', '--port', '7001']);
+  assert.deepEqual(hub.args, ['hub', '--port', '7001', '--discover']);
   assert.deepEqual(front.args, [
     'front',
     '--port',
@@ -147,6 +151,20 @@ test('images, args, probes and resources come from the config', () => {
   assert.equal(svc.spec.ports[0]!.port, 7001);
   const tagged = releaseObjects(cfgWith(['tap.docker.tag=v7']), { version: V });
   assert.equal(container(byKind(tagged, 'DaemonSet')).image, 'ghcr.io/kubeshark-ts/kubeshark:v7');
+});
+
+test('a changed config changes the pod templates (checksum annotation), the same config does not', () => {
+  const sum = (cfg: ConfigTree) =>
+    releaseObjects(cfg, { version: V })
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')
+      .map(
+        (o) => (o as V1DaemonSet).spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION],
+      );
+  const a = sum(cfgWith(['tap.regex=^api-']));
+  assert.equal(new Set(a).size, 1, 'one checksum for every pod template');
+  assert.match(a[0]!, /^[0-9a-f]{64}$/);
+  assert.deepEqual(sum(cfgWith(['tap.regex=^api-'])), a);
+  assert.notDeepEqual(sum(cfgWith(['tap.regex=^web-'])), a);
 });
 
 test('ConfigMap holds the effective config, mounted and named by KUBESHARK_CONFIG', () => {

@@ -18,6 +18,7 @@ import type {
   V1ServiceAccount,
   V1Toleration,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { getPath, type ConfigTree } from '../config/load.ts';
 
@@ -41,6 +42,8 @@ export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 /** Where the ConfigMap is mounted in every container (KUBESHARK_CONFIG points at the file). */
 export const CONFIG_MOUNT_DIR = '/etc/kubeshark';
 export const CONFIG_FILE_KEY = 'config.yaml';
+/** Pod template annotation holding the config checksum: re-applying a changed config rolls pods. */
+export const CONFIG_CHECKSUM_ANNOTATION = 'kubeshark.io/config-checksum';
 
 /** Least privilege: what the hub needs to resolve and discover; nothing else (issue 5). */
 export const CLUSTER_ROLE_RULES = [
@@ -82,6 +85,8 @@ export interface ValueSource {
   merged(fixed: Record<string, string>, key: string): Record<string, string>;
   /** The effective config as YAML, for the ConfigMap. */
   configYaml(): string;
+  /** sha256 of the config (pod template annotation: a changed config rolls the pods). */
+  configChecksum(): string;
   /** Image tag (tap.docker.tag, empty: the version). */
   tag(): string;
 }
@@ -111,6 +116,9 @@ export function configSource(config: ConfigTree, version: string): ValueSource {
       (get(key) as string[]).map((k) => ({ key: k, operator: 'Exists' }) as V1Toleration),
     merged: (fixed, key) => ({ ...(get(key) as Record<string, string>), ...fixed }),
     configYaml: () => stringify(config),
+    // Helm's `toYaml .Values | sha256sum`: the YAML without its final newline.
+    configChecksum: () =>
+      createHash('sha256').update(stringify(config).replace(/\n$/, '')).digest('hex'),
     tag: () => (get('tap.docker.tag') as string) || version,
   };
 }
@@ -142,8 +150,9 @@ export function buildObjects(v: ValueSource): K8sObject[] {
   });
   const svcName = (c: Component): string => `${name}-${c}`;
   const image = `${v.str('tap.docker.registry')}/kubeshark:${v.tag()}`;
-  const hubPortKey = 'tap.proxy.hub.port';
-  const frontPortKey = 'tap.proxy.front.port';
+  // In-cluster ports; tap.proxy.{hub,front}.port are the local ends of port-forwards.
+  const hubPortKey = 'tap.proxy.hub.srvPort';
+  const frontPortKey = 'tap.proxy.front.srvPort';
   const workerPortKey = 'tap.proxy.worker.srvPort';
 
   const probe = (component: Component, portKey: string, liveness: boolean): V1Probe => ({
@@ -176,6 +185,7 @@ export function buildObjects(v: ValueSource): K8sObject[] {
     env: [
       { name: 'KUBESHARK_CONFIG', value: `${CONFIG_MOUNT_DIR}/${CONFIG_FILE_KEY}` },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     ],
     ports: ports.map((p) => ({ name: p.name, containerPort: v.int(p.key), protocol: 'TCP' })),
     readinessProbe: probe(component, ports[0]!.key, false),
@@ -188,6 +198,7 @@ export function buildObjects(v: ValueSource): K8sObject[] {
     ...(v.present('tap.nodeSelector') ? { nodeSelector: v.map('tap.nodeSelector') } : {}),
   });
   const volumes = [{ name: 'config', configMap: { name: `${name}-config` } }];
+  const templateAnnotations = { [CONFIG_CHECKSUM_ANNOTATION]: v.configChecksum() };
   const service = (component: Component, portKey: string): V1Service => ({
     apiVersion: 'v1',
     kind: 'Service',
@@ -206,7 +217,7 @@ export function buildObjects(v: ValueSource): K8sObject[] {
       replicas: 1,
       selector: { matchLabels: selector(component) },
       template: {
-        metadata: { labels: labels(component) },
+        metadata: { labels: labels(component), annotations: templateAnnotations },
         spec: {
           serviceAccountName: name,
           containers: [c],
@@ -219,7 +230,8 @@ export function buildObjects(v: ValueSource): K8sObject[] {
 
   const hub = container(
     'hub',
-    ['hub', '--port', v.str(hubPortKey)],
+    // --discover: the hub finds the workers from the DaemonSet's pods (tap.release.*).
+    ['hub', '--port', v.str(hubPortKey), '--discover'],
     [{ name: 'http', key: hubPortKey }],
   );
   const front = container(
@@ -237,8 +249,12 @@ export function buildObjects(v: ValueSource): K8sObject[] {
     'worker',
     [
       'worker',
+      '--kube',
       '-i',
       'any',
+      // The node's address, not 0.0.0.0: hostNetwork pods share the node's ports.
+      '--host',
+      '$(POD_IP)',
       '--port',
       v.str(workerPortKey),
       '--metrics-port',
@@ -296,7 +312,7 @@ export function buildObjects(v: ValueSource): K8sObject[] {
       spec: {
         selector: { matchLabels: selector('worker') },
         template: {
-          metadata: { labels: labels('worker') },
+          metadata: { labels: labels('worker'), annotations: templateAnnotations },
           spec: {
             serviceAccountName: name,
             hostNetwork: true,
