@@ -1,8 +1,9 @@
 /**
  * The worker's capability set is the least that live capture needs: tcpdump, started as root
  * with only WORKER_CAPABILITIES in its bounding set (as the DaemonSet's securityContext does:
- * drop ALL, add these), captures on loopback; without SETUID/SETGID it fails. Needs root,
- * tcpdump and setpriv; skipped otherwise.
+ * drop ALL, add these), captures on loopback; without SETUID/SETGID it fails; without KILL the
+ * worker cannot stop it once it runs as its own user. Needs root, tcpdump and setpriv; skipped
+ * otherwise.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,40 @@ test('without SETUID/SETGID tcpdump cannot drop to its user', { skip: !CAN_RUN }
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Couldn't change to/);
 });
+
+/** A shell standing for the worker (this bounding set) starts tcpdump, then SIGINTs it. */
+function stopWith(caps: readonly string[]): { stdout: string; stderr: string } {
+  const bounding = ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(',');
+  const script =
+    'tcpdump -i lo -n -U -w - >/dev/null 2>/dev/null & pid=$!; echo "pid=$pid"; sleep 1; ' +
+    'if kill -INT $pid; then wait $pid; echo "stopped=$?"; else echo refused; fi';
+  const r = spawnSync(
+    'setpriv',
+    ['--inh-caps=-all', `--bounding-set=${bounding}`, '--', 'sh', '-c', script],
+    { encoding: 'utf8', timeout: CAPTURE_TIMEOUT_MS },
+  );
+  // A tcpdump the shell could not stop: this (fully privileged) test process does.
+  const pid = Number(/pid=(\d+)/.exec(r.stdout)?.[1]);
+  if (pid && /refused/.test(r.stdout)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+test(
+  'the worker capabilities can stop tcpdump; without KILL they cannot',
+  { skip: !CAN_RUN },
+  () => {
+    assert.match(stopWith(WORKER_CAPABILITIES).stdout, /stopped=0/);
+    const without = stopWith(WORKER_CAPABILITIES.filter((c) => c !== 'KILL'));
+    assert.match(without.stdout, /refused/);
+    assert.match(without.stderr, /not permitted/);
+  },
+);
 
 test('without NET_RAW tcpdump cannot open the interface', { skip: !CAN_RUN }, async () => {
   const r = await captureWith(WORKER_CAPABILITIES.filter((c) => c !== 'NET_RAW'));

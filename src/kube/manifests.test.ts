@@ -87,14 +87,14 @@ test('ClusterRole is exactly read-only on the resources the roles need', () => {
   ]);
 });
 
-test('worker: hostNetwork, capabilities exactly NET_RAW+NET_ADMIN (+SETUID/SETGID for tcpdump) after dropping ALL', () => {
+test('worker: hostNetwork, capabilities exactly NET_RAW+NET_ADMIN (+SETUID/SETGID/KILL for tcpdump) after dropping ALL', () => {
   const objs = releaseObjects(defaultConfig(), { version: V });
   const ds = byKind(objs, 'DaemonSet');
   assert.equal(podSpec(ds).hostNetwork, true);
   assert.equal(podSpec(ds).dnsPolicy, 'ClusterFirstWithHostNet');
   const c = container(ds);
   assert.deepEqual(c.securityContext, {
-    capabilities: { drop: ['ALL'], add: ['NET_RAW', 'NET_ADMIN', 'SETUID', 'SETGID'] },
+    capabilities: { drop: ['ALL'], add: ['NET_RAW', 'NET_ADMIN', 'SETUID', 'SETGID', 'KILL'] },
   });
   assert.deepEqual(c.args, [
     'worker',

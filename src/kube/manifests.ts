@@ -61,11 +61,14 @@ export const CLUSTER_ROLE_RULES = [
 
 /**
  * Capabilities added to the worker after dropping ALL: NET_RAW (packet sockets) and NET_ADMIN
- * (promiscuous mode, capture buffer), plus SETUID/SETGID because Debian's tcpdump drops from root
- * to its `tcpdump` user after opening the interface and exits ("Couldn't change to 'tcpdump'
- * uid") without them — proven by src/kube/capabilities.test.ts.
+ * (promiscuous mode, capture buffer); SETUID/SETGID because Debian's tcpdump drops from root to
+ * its `tcpdump` user after opening the interface (even `-Z root` calls setgroups/setuid) and
+ * exits without them; KILL because a root worker cannot otherwise signal that user's process
+ * (no SIGUSR1 counters, no stop: the pod would hang until its grace period). In the pod's own
+ * PID namespace KILL reaches only the worker's processes. Each is proven necessary by
+ * src/kube/capabilities.test.ts.
  */
-export const WORKER_CAPABILITIES = ['NET_RAW', 'NET_ADMIN', 'SETUID', 'SETGID'] as const;
+export const WORKER_CAPABILITIES = ['NET_RAW', 'NET_ADMIN', 'SETUID', 'SETGID', 'KILL'] as const;
 
 /**
  * Where the builder gets values. The real source reads the config; the chart generator's source
