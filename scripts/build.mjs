@@ -30,14 +30,17 @@ import { join, relative, sep } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-let commit = 'unknown';
+// KUBESHARK_COMMIT: for builds without a git checkout (the Dockerfile's build stage).
+let commit = process.env.KUBESHARK_COMMIT || 'unknown';
 try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
-    .toString()
-    .trim();
+  if (!process.env.KUBESHARK_COMMIT) {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  }
 } catch {
   // not a git checkout
 }
@@ -137,9 +140,17 @@ const exe = join(dist, 'kubeshark');
 rmSync(exe, { force: true });
 copyFileSync(process.execPath, exe);
 chmodSync(exe, 0o755);
-// Strip the copy (~120 MB → ~90 MB); harmless when strip is missing.
-const s = spawnSync('strip', [exe], { stdio: 'ignore' });
-if (s.error) console.error('note: strip not found; the executable stays larger');
+// macOS: the copy keeps node's signature, which injection invalidates; remove it first, put the
+// blob in its own Mach-O segment and sign ad hoc afterwards (Node's SEA recipe). Not stripped
+// there: only that recipe, as Node documents it, is known to give a binary macOS will run.
+const darwin = process.platform === 'darwin';
+if (darwin) {
+  run('codesign', ['--remove-signature', exe]);
+} else {
+  // Strip the copy (~120 MB → ~90 MB); harmless when strip is missing.
+  const s = spawnSync('strip', [exe], { stdio: 'ignore' });
+  if (s.error) console.error('note: strip not found; the executable stays larger');
+}
 run(process.execPath, [
   join(root, 'node_modules/postject/dist/cli.js'),
   exe,
@@ -147,7 +158,9 @@ run(process.execPath, [
   blob,
   '--sentinel-fuse',
   'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ...(darwin ? ['--macho-segment-name', 'NODE_SEA'] : []),
 ]);
+if (darwin) run('codesign', ['--sign', '-', exe]);
 rmSync(blob);
 rmSync(seaConfig);
 rmSync(manifest);
