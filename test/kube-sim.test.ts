@@ -859,7 +859,7 @@ test('kubelet: container commands run as local processes with probes, logs, rest
     );
   // The server starts listening 300 ms after launch; Ready must wait for the readiness probe.
   const script = `console.log('hello from ' + process.env.POD_NAME + ' on ' + process.env.NODE_NAME);
-setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Number(process.env.PORT), '127.0.0.1'), 300);`;
+setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Number(process.env.PORT), process.env.POD_IP), 300);`;
   try {
     const made = await call('POST', '/api/v1/namespaces/default/pods', {
       metadata: { name: 'srv' },
@@ -873,6 +873,7 @@ setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Nu
               { name: 'PORT', value: String(port) },
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
             ],
             ports: [{ name: 'http', containerPort: port }],
             readinessProbe: { httpGet: { path: '/', port: 'http' } },
@@ -887,8 +888,11 @@ setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Nu
     );
     assert.equal(ready(running), false, 'not Ready before the probe passes');
     const readyPod = await waitPod('srv', ready);
-    assert.equal((readyPod.status as { podIP: string }).podIP, '127.0.0.1');
-    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'pong');
+    // The first pod of the cluster gets the lowest pod IP; the probe reached the server there.
+    const podIP = (readyPod.status as { podIP: string }).podIP;
+    assert.equal(podIP, '127.0.2.1');
+    assert.equal((readyPod.status as { hostIP: string }).hostIP, '127.0.1.1');
+    assert.equal(await (await fetch(`http://${podIP}:${port}/`)).text(), 'pong');
     const logs = await new Promise<string>((resolve) => {
       execFile(KUBECTL, [`--kubeconfig=${c.kubeconfigPath}`, 'logs', 'srv'], (_e, out, err) =>
         resolve(out + err),
@@ -900,7 +904,7 @@ setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Nu
     assert.equal((await call('DELETE', '/api/v1/namespaces/default/pods/srv')).status, 200);
     const t0 = Date.now();
     for (;;) {
-      const up = await fetch(`http://127.0.0.1:${port}/`).then(
+      const up = await fetch(`http://${podIP}:${port}/`).then(
         () => true,
         () => false,
       );
@@ -968,11 +972,13 @@ test('port-forward: client-node PortForward (WebSocket channels) and kubectl por
             {
               name: 'echo',
               image: 'node',
-              command: [
-                process.execPath,
-                '-e',
-                `require('http').createServer((q, s) => s.end('echo:' + q.url)).listen(${podPort}, '127.0.0.1')`,
+              // Bound to the pod IP only: port-forward falls back from 127.0.0.1 to it.
+              command: [process.execPath, '-e'],
+              args: [
+                `require('http').createServer((q, s) => s.end('echo:' + q.url)).listen(${podPort}, process.argv[1])`,
+                '$(POD_IP)',
               ],
+              env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
               readinessProbe: { tcpSocket: { port: podPort } },
             },
           ],

@@ -8,9 +8,26 @@ import type { KObj, Store } from './store.ts';
 import { ApiError } from './store.ts';
 import { findResource, apiVersionOf } from './resources.ts';
 import type { ResourceDef } from './resources.ts';
+import { EventRecorder } from './events.ts';
+import { unfitReason, unschedulableMessage } from './scheduler.ts';
+import type { SchedPodSpec } from './scheduler.ts';
 
 /** Upper bound on reconcile passes per trigger; a pass that changes nothing ends the loop earlier. */
 export const MAX_RECONCILE_PASSES = 20;
+/** An unschedulable pod is retried after this long, or at once when nodes or its spec change. */
+export const SCHEDULER_RETRY_MS = 1000;
+/** Tolerations the DaemonSet controller adds to its pods (as the real one does). */
+export const DAEMONSET_TOLERATIONS = [
+  'node.kubernetes.io/not-ready:NoExecute',
+  'node.kubernetes.io/unreachable:NoExecute',
+  'node.kubernetes.io/disk-pressure:NoSchedule',
+  'node.kubernetes.io/memory-pressure:NoSchedule',
+  'node.kubernetes.io/pid-pressure:NoSchedule',
+  'node.kubernetes.io/unschedulable:NoSchedule',
+].map((s) => {
+  const [key, effect] = s.split(':');
+  return { key: key!, operator: 'Exists', effect: effect! };
+});
 
 /** The kubelet side: turns a pod bound to a simulated node into running containers. */
 export interface PodRuntime {
@@ -66,6 +83,16 @@ function isReady(pod: KObj): boolean {
   return (st.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+/** The node a pod is bound to, or for a DaemonSet pod not yet bound, the node it is pinned to. */
+function targetNode(p: KObj): string {
+  const spec = p.spec as SchedPodSpec;
+  if (spec.nodeName) return spec.nodeName;
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const f = terms?.[0]?.matchFields?.find((m) => m.key === 'metadata.name');
+  return f?.values?.[0] ?? '';
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -76,17 +103,25 @@ export class Controllers {
   private readonly unsubscribe: () => void;
   private nextNode = 0;
   private readonly known = new Set<string>();
+  /** Pods the scheduler found no node for: what it saw then, to retry only when that changes. */
+  private readonly unschedulable = new Map<string, { gen: unknown; nodes: string; at: number }>();
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     private readonly runtime: PodRuntime,
+    private readonly events: EventRecorder,
   ) {
-    this.unsubscribe = store.subscribe(() => this.trigger());
+    // Events are written by the controllers themselves and never need a reconcile.
+    this.unsubscribe = store.subscribe((ev) => {
+      if (ev.res.kind !== 'Event') this.trigger();
+    });
     this.trigger();
   }
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
     this.unsubscribe();
   }
 
@@ -222,8 +257,32 @@ export class Controllers {
     ownerRes: ResourceDef,
     template: Template,
     name: string,
-    extra: { nodeName?: string; labels?: Record<string, string> } = {},
+    extra: {
+      node?: string;
+      tolerations?: Record<string, string>[];
+      labels?: Record<string, string>;
+    } = {},
   ): void {
+    const spec = structuredClone(template.spec ?? {}) as Spec & {
+      affinity?: { nodeAffinity?: Record<string, unknown> };
+      tolerations?: Record<string, string>[];
+    };
+    if (extra.node !== undefined) {
+      // As the real DaemonSet controller: pin to the node through affinity; the scheduler binds.
+      spec.affinity = {
+        ...(spec.affinity ?? {}),
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              {
+                matchFields: [{ key: 'metadata.name', operator: 'In', values: [extra.node] }],
+              },
+            ],
+          },
+        },
+      };
+    }
+    if (extra.tolerations) spec.tolerations = [...(spec.tolerations ?? []), ...extra.tolerations];
     this.store.create(R('pods'), {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -234,10 +293,7 @@ export class Controllers {
         ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
         ownerReferences: [ownerRef(ownerRes, owner)],
       },
-      spec: {
-        ...structuredClone(template.spec ?? {}),
-        ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
-      },
+      spec,
       status: { phase: 'Pending' },
     });
   }
@@ -274,11 +330,20 @@ export class Controllers {
     const dsRes = R('daemonsets', 'apps');
     const spec = ds.spec as { template: Template };
     const hash = hashOf(spec.template);
-    const nodes = this.store.list(R('nodes')).map((n) => n.metadata.name);
+    const podSpec = (spec.template.spec ?? {}) as SchedPodSpec;
+    const withTolerations: SchedPodSpec = {
+      ...podSpec,
+      tolerations: [...(podSpec.tolerations ?? []), ...DAEMONSET_TOLERATIONS],
+    };
+    // Only nodes the pod template fits (nodeSelector, affinity, taints) get a daemon pod.
+    const nodes = this.store
+      .list(R('nodes'))
+      .filter((n) => unfitReason(withTolerations, n) === undefined)
+      .map((n) => n.metadata.name);
     const pods = this.store.list(podRes, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
     let changed = false;
     for (const p of pods) {
-      const node = (p.spec as { nodeName?: string }).nodeName ?? '';
+      const node = targetNode(p);
       const stale =
         p.metadata.labels === undefined ||
         (p.metadata.labels as Record<string, string>)['controller-revision-hash'] !== hash;
@@ -289,9 +354,10 @@ export class Controllers {
     }
     const current = this.store.list(podRes, ds.metadata.namespace).filter((p) => ownedBy(p, ds));
     for (const node of nodes) {
-      if (!current.some((p) => (p.spec as { nodeName?: string }).nodeName === node)) {
+      if (!current.some((p) => targetNode(p) === node)) {
         this.newPod(ds, dsRes, spec.template, `${ds.metadata.name}-${suffix()}`, {
-          nodeName: node,
+          node,
+          tolerations: DAEMONSET_TOLERATIONS,
           labels: { 'controller-revision-hash': hash },
         });
         changed = true;
@@ -312,18 +378,12 @@ export class Controllers {
     return this.writeStatus(dsRes, ds, status) || changed;
   }
 
-  /** Scheduler (round-robin over nodes) and kubelet start for one pod. */
+  /** Scheduler (round-robin over the nodes the pod fits) and kubelet start for one pod. */
   private pod(p: KObj): boolean {
-    const podRes = R('pods');
-    const spec = p.spec as { nodeName?: string };
-    if (!spec.nodeName) {
-      const nodes = this.store.list(R('nodes')).map((n) => n.metadata.name);
-      if (nodes.length === 0) return false;
-      const node = nodes[this.nextNode++ % nodes.length]!;
-      this.store.update(podRes, { ...p, spec: { ...spec, nodeName: node } });
-      return true;
-    }
+    const spec = p.spec as SchedPodSpec;
     const uid = String(p.metadata.uid);
+    if (!spec.nodeName) return this.schedule(p, spec);
+    this.unschedulable.delete(uid);
     if (this.known.has(uid)) return false;
     if (!this.store.get(R('nodes'), undefined, spec.nodeName)) return false;
     this.known.add(uid);
@@ -331,8 +391,70 @@ export class Controllers {
     return true;
   }
 
+  private schedule(p: KObj, spec: SchedPodSpec): boolean {
+    const uid = String(p.metadata.uid);
+    const nodes = this.store.list(R('nodes'));
+    const seen = {
+      gen: p.metadata.generation,
+      nodes: nodes.map((n) => `${n.metadata.name}@${n.metadata.resourceVersion}`).join(','),
+    };
+    const prev = this.unschedulable.get(uid);
+    if (
+      prev &&
+      prev.gen === seen.gen &&
+      prev.nodes === seen.nodes &&
+      Date.now() - prev.at < SCHEDULER_RETRY_MS
+    ) {
+      return false;
+    }
+    const fit = nodes.filter((n) => unfitReason(spec, n) === undefined);
+    const source = { component: 'default-scheduler' };
+    if (fit.length === 0) {
+      const message = unschedulableMessage(spec, nodes);
+      this.unschedulable.set(uid, { ...seen, at: Date.now() });
+      this.events.record(EventRecorder.pod(p), 'Warning', 'FailedScheduling', message, source);
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.trigger();
+        }, SCHEDULER_RETRY_MS);
+        this.retryTimer.unref();
+      }
+      const old = (p.status ?? {}) as { conditions?: { type: string; status: string }[] };
+      const prevCond = old.conditions?.find((c) => c.type === 'PodScheduled');
+      return this.writeStatus(R('pods'), p, {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            lastProbeTime: null,
+            lastTransitionTime:
+              prevCond?.status === 'False'
+                ? (prevCond as { lastTransitionTime?: string }).lastTransitionTime
+                : now(),
+            reason: 'Unschedulable',
+            message,
+          },
+        ],
+      });
+    }
+    this.unschedulable.delete(uid);
+    const node = fit[this.nextNode++ % fit.length]!.metadata.name;
+    const bound = this.store.update(R('pods'), { ...p, spec: { ...spec, nodeName: node } });
+    this.events.record(
+      EventRecorder.pod(bound),
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${p.metadata.namespace ?? 'default'}/${p.metadata.name} to ${node}`,
+      source,
+    );
+    return true;
+  }
+
   private forgetGonePods(): boolean {
     const live = new Set(this.store.list(R('pods')).map((p) => String(p.metadata.uid)));
+    for (const uid of this.unschedulable.keys()) if (!live.has(uid)) this.unschedulable.delete(uid);
     for (const uid of [...this.known]) {
       if (!live.has(uid)) {
         this.known.delete(uid);

@@ -13,6 +13,10 @@ export interface ResourceDef {
   tracksGeneration: boolean;
   /** Discovery categories; `all` makes `kubectl get all` include the kind. */
   categories: string[];
+  /** Verbs served (default: all CRUD verbs). */
+  verbs?: string[];
+  /** Not stored: a POST is answered from the body (SelfSubjectAccessReview). */
+  virtual?: boolean;
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -48,6 +52,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   def('', 'v1', 'Pod', 'pods', true, ['po'], true, true),
   def('', 'v1', 'Service', 'services', true, ['svc'], true),
   def('', 'v1', 'ConfigMap', 'configmaps', true, ['cm']),
+  def('', 'v1', 'Secret', 'secrets', true),
   def('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa']),
   def('', 'v1', 'Node', 'nodes', false, ['no'], true),
   def('', 'v1', 'Event', 'events', true, ['ev']),
@@ -60,6 +65,17 @@ export const RESOURCES: readonly ResourceDef[] = [
   def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   def('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
+  {
+    ...def(
+      'authorization.k8s.io',
+      'v1',
+      'SelfSubjectAccessReview',
+      'selfsubjectaccessreviews',
+      false,
+    ),
+    verbs: ['create'],
+    virtual: true,
+  },
 ];
 
 export function apiVersionOf(r: ResourceDef): string {
@@ -94,7 +110,7 @@ export function apiResourceList(group: string, version: string): Record<string, 
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs: VERBS,
+      verbs: r.verbs ?? VERBS,
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     });
@@ -105,6 +121,13 @@ export function apiResourceList(group: string, version: string): Record<string, 
         namespaced: true,
         kind: 'Pod',
         verbs: ['get'],
+      });
+      resources.push({
+        name: 'pods/portforward',
+        singularName: '',
+        namespaced: true,
+        kind: 'PodPortForwardOptions',
+        verbs: ['create', 'get'],
       });
     }
     if (r.hasStatus) {

@@ -82,6 +82,13 @@ const FIELD_PATHS = new Set([
   'involvedObject.name',
   'involvedObject.kind',
   'involvedObject.namespace',
+  'involvedObject.uid',
+  'involvedObject.apiVersion',
+  'involvedObject.fieldPath',
+  'reason',
+  'reportingComponent',
+  'status.podIP',
+  'spec.hostNetwork',
   'type',
 ]);
 

@@ -18,6 +18,18 @@ import type { KObj, StatusError, StoredEvent } from './store.ts';
 import { ApiError, Store, notFound } from './store.ts';
 import { Controllers } from './controllers.ts';
 import { ProcessKubelet } from './kubelet.ts';
+import { EventRecorder } from './events.ts';
+import { nodeIp } from './network.ts';
+import type { DenyRule, RequestAttributes } from './authz.ts';
+import type { ReviewSpec } from './authz.ts';
+import {
+  SIM_USER,
+  decodeReviewProtobuf,
+  deniedBy,
+  forbidden,
+  reviewStatus,
+  verbOf,
+} from './authz.ts';
 import { PORT_FORWARD_PROTOCOLS, parsePorts, webSocketPortForward } from './portforward.ts';
 import type { Duplex } from 'node:stream';
 import { SpdyPortForwardSession } from './spdy.ts';
@@ -48,6 +60,21 @@ export interface SimClusterOptions {
   controllers?: boolean;
   /** Delay between a namespace turning Terminating and its removal (default 200 ms). */
   namespaceFinalizeMs?: number;
+  /**
+   * Image repository (no tag/digest, e.g. `ghcr.io/kubeshark-ts/kubeshark`) → its ENTRYPOINT argv.
+   * A container without `command` runs entrypoint + `args`; if the map is given and lacks the
+   * image, the pull fails (ErrImagePull → ImagePullBackOff). Without the map such containers idle.
+   */
+  images?: Record<string, string[]>;
+  /** Env added to every container (the container's own env wins), e.g. KUBECONFIG. */
+  podEnv?: Record<string, string>;
+  /**
+   * Set KUBECONFIG=<sim.kubeconfigPath> in every container (before podEnv; container env wins):
+   * pods have no service-account token, so in-cluster config cannot reach the API.
+   */
+  kubeconfigInPods?: boolean;
+  /** Permissions to refuse: matching requests get 403, matching SelfSubjectAccessReviews allowed:false. */
+  deny?: DenyRule[];
 }
 
 export interface SimCluster {
@@ -55,6 +82,8 @@ export interface SimCluster {
   port: number;
   kubeconfigPath: string;
   store: Store;
+  /** Whether pods get cluster DNS through a private /etc/hosts (needs root and unshare). */
+  clusterDns: boolean;
   close(): Promise<void>;
 }
 
@@ -120,6 +149,10 @@ function invalid(res: ResourceDef, name: string, field: string, message: string)
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRaw(req)).toString('utf8');
+}
+
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -134,7 +167,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     }
     chunks.push(b);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -328,7 +361,12 @@ export class SimApiServer {
   private readonly namespaceFinalizeMs: number;
   private nextClusterIp = 0;
   private readonly controllers?: Controllers;
-  private readonly kubelet?: ProcessKubelet;
+  readonly kubelet?: ProcessKubelet;
+  private readonly events: EventRecorder;
+  private readonly deny: DenyRule[];
+  private port = 0;
+  /** The kubeconfig startSimCluster wrote (for kubeconfigInPods). */
+  kubeconfigPath?: string;
   /** Upgraded (port-forward) connections, which server.close() does not end by itself. */
   private readonly upgraded = new Set<Duplex>();
 
@@ -336,6 +374,8 @@ export class SimApiServer {
     this.store = new Store(opts.historyLimit);
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
     this.namespaceFinalizeMs = opts.namespaceFinalizeMs ?? DEFAULT_NAMESPACE_FINALIZE_MS;
+    this.events = new EventRecorder(this.store);
+    this.deny = opts.deny ?? [];
     const ns = findResource('', 'v1', 'namespaces')!;
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.store.create(ns, {
@@ -345,7 +385,7 @@ export class SimApiServer {
       });
     }
     const node = findResource('', 'v1', 'nodes')!;
-    for (const name of opts.nodes ?? ['sim-node-1']) {
+    for (const [i, name] of (opts.nodes ?? ['sim-node-1']).entries()) {
       this.store.create(node, {
         metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
         spec: {},
@@ -359,7 +399,7 @@ export class SimApiServer {
             },
           ],
           addresses: [
-            { type: 'InternalIP', address: '127.0.0.1' },
+            { type: 'InternalIP', address: nodeIp(i) },
             { type: 'Hostname', address: name },
           ],
           nodeInfo: {
@@ -371,8 +411,14 @@ export class SimApiServer {
       });
     }
     if (opts.controllers !== false) {
-      this.kubelet = new ProcessKubelet(this.store);
-      this.controllers = new Controllers(this.store, this.kubelet);
+      this.kubelet = new ProcessKubelet(this.store, {
+        images: opts.images,
+        podEnv: opts.podEnv,
+        apiPort: () => this.port,
+        kubeconfig: () => (opts.kubeconfigInPods ? this.kubeconfigPath : undefined),
+        events: this.events,
+      });
+      this.controllers = new Controllers(this.store, this.kubelet, this.events);
     }
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -413,8 +459,22 @@ export class SimApiServer {
         message: 'the server could not find the requested resource',
       });
     }
+    // Port-forward is authorized as `create` on pods/portforward (WebSocket upgrades too, 1.31+).
+    const attrs: RequestAttributes = {
+      verb: 'create',
+      group: '',
+      resource: 'pods',
+      subresource: 'portforward',
+      ...(r.ns ? { namespace: r.ns } : {}),
+      name: r.name,
+    };
+    if (deniedBy(this.deny, attrs)) return refuse(forbidden(attrs));
     const pod = this.store.get(r.res, r.ns, r.name);
     if (!pod) return refuse(notFound(r.res, r.name).status);
+    // In the pod's own network namespace 127.0.0.1 would reach a server bound to 0.0.0.0 or its
+    // pod IP; here pods share the host's, so a server bound to its pod IP is tried second.
+    const podIp = this.kubelet?.podIpOf(String(pod.metadata.uid));
+    const targets = ['127.0.0.1', ...(podIp && podIp !== '127.0.0.1' ? [podIp] : [])];
     if ((pod.status as { phase?: string } | undefined)?.phase !== 'Running') {
       return refuse({
         code: 400,
@@ -442,6 +502,7 @@ export class SimApiServer {
       new SpdyPortForwardSession(
         socket,
         url.searchParams.has('ports') ? parsePorts(url.searchParams) : undefined,
+        targets,
       );
       return;
     }
@@ -457,7 +518,7 @@ export class SimApiServer {
       .split(',')
       .map((p) => p.trim());
     if (upgrade === 'websocket' && PORT_FORWARD_PROTOCOLS.some((p) => offered.includes(p))) {
-      return webSocketPortForward(req, socket, head, ports);
+      return webSocketPortForward(req, socket, head, ports, targets);
     }
     return refuse({
       code: 400,
@@ -471,18 +532,21 @@ export class SimApiServer {
       this.upgrade(req, socket, head),
     );
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
   }
 
   async close(): Promise<void> {
     this.controllers?.stop();
-    this.kubelet?.stopAll();
+    this.events.close();
+    const pods = this.kubelet?.stopAll();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const w of this.openWatches) w.end();
     for (const sock of this.upgraded) sock.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await pods;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -506,20 +570,47 @@ export class SimApiServer {
     }
     const q = url.searchParams;
     const { res: rd, sub } = r;
-    if (sub === 'log' && rd.kind === 'Pod' && method === 'GET') {
-      const pod = this.store.mustGet(rd, r.ns, r.name!);
-      const container = q.get('container') ?? undefined;
-      const text = this.kubelet?.logs(r.ns ?? 'default', r.name!, container);
-      if (text === undefined) {
-        throw badRequest(`container ${container ?? ''} is not valid for pod ${pod.metadata.name}`);
+    const attrs: RequestAttributes = {
+      verb: verbOf(
+        method,
+        r.name !== undefined,
+        q.get('watch') === '1' || q.get('watch') === 'true',
+      ),
+      group: rd.group,
+      resource: rd.plural,
+      ...(sub ? { subresource: sub } : {}),
+      ...(r.ns !== undefined && rd.namespaced ? { namespace: r.ns } : {}),
+      ...(r.name !== undefined ? { name: r.name } : {}),
+    };
+    if (deniedBy(this.deny, attrs)) return sendStatus(res, forbidden(attrs));
+    if (rd.virtual) {
+      if (method !== 'POST' || r.name !== undefined) {
+        throw new ApiError({
+          code: 405,
+          reason: 'MethodNotAllowed',
+          message: 'the server does not allow this method on the requested resource',
+        });
       }
-      res.writeHead(200, {
-        'Content-Type': 'text/plain',
-        'Content-Length': Buffer.byteLength(text),
+      // SelfSubjectAccessReview: answered, never stored. kubectl sends it as protobuf; the
+      // answer is JSON, which its Accept header also allows.
+      const ctype = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+      let spec: ReviewSpec | undefined;
+      if (ctype === 'application/vnd.kubernetes.protobuf') {
+        try {
+          spec = decodeReviewProtobuf(await readRaw(req));
+        } catch (e) {
+          throw badRequest(`cannot decode protobuf body: ${(e as Error).message}`);
+        }
+      } else spec = parseObject(await readBody(req), bodyIsYaml(req)).spec as ReviewSpec;
+      return sendJson(res, 201, {
+        kind: rd.kind,
+        apiVersion: apiVersionOf(rd),
+        metadata: { creationTimestamp: null },
+        spec: spec ?? {},
+        status: reviewStatus(this.deny, spec),
       });
-      res.end(text);
-      return;
     }
+    if (sub === 'log' && rd.kind === 'Pod' && method === 'GET') return this.podLog(req, res, r, q);
     if (sub !== undefined && !(sub === 'status' && rd.hasStatus)) {
       return sendStatus(res, {
         code: 404,
@@ -624,6 +715,42 @@ export class SimApiServer {
     });
   }
 
+  /** pods/log: `container`, `previous`, `tailLines`, `follow` (streams until the container exits). */
+  private podLog(req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams): void {
+    const pod = this.store.mustGet(r.res, r.ns, r.name!);
+    const tail = q.get('tailLines');
+    const result = this.kubelet?.logs(pod, {
+      ...(q.has('container') ? { container: q.get('container')! } : {}),
+      previous: q.get('previous') === 'true',
+      ...(tail !== null && /^-?\d+$/.test(tail) ? { tailLines: Number(tail) } : {}),
+    }) ?? {
+      ok: false as const,
+      message: `container "${q.get('container') ?? ''}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`,
+    };
+    if (!result.ok) throw badRequest(result.message);
+    if (q.get('follow') === 'true' && result.follow) {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+      res.write(result.text);
+      const stop = result.follow({
+        onData: (b) => res.write(b),
+        onEnd: () => res.end(),
+      });
+      this.openWatches.add(res);
+      const cleanup = (): void => {
+        stop();
+        this.openWatches.delete(res);
+      };
+      req.on('close', cleanup);
+      res.on('close', cleanup);
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(result.text),
+    });
+    res.end(result.text);
+  }
+
   /**
    * Namespace deletion as the real server does it: the namespace turns Terminating at once (new
    * content is refused with 403), and a moment later its contents and then the namespace go.
@@ -712,6 +839,15 @@ export class SimApiServer {
       meta.namespace = r.ns;
     } else delete meta.namespace;
     defaultSpec(rd, o);
+    if (rd.kind === 'Secret' && o.stringData && typeof o.stringData === 'object') {
+      // stringData is write-only: the server merges it into data (base64) and drops it.
+      const data = { ...((o.data ?? {}) as Record<string, string>) };
+      for (const [k, v] of Object.entries(o.stringData as Record<string, string>)) {
+        data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      }
+      o.data = data;
+      delete o.stringData;
+    }
     if (rd.kind === 'Pod') {
       const containers = (o.spec as { containers?: unknown[] } | undefined)?.containers;
       if (!Array.isArray(containers) || containers.length === 0) {
@@ -958,6 +1094,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
   const url = `http://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'kube-sim-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
+  api.kubeconfigPath = kubeconfigPath;
   writeFileSync(
     kubeconfigPath,
     [
@@ -970,14 +1107,14 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
       // client-node refuses plain http unless TLS verification is (vacuously) skipped.
       '    insecure-skip-tls-verify: true',
       'users:',
-      '- name: sim-admin',
+      `- name: ${SIM_USER}`,
       '  user:',
       '    token: sim-token',
       'contexts:',
       '- name: sim',
       '  context:',
       '    cluster: sim',
-      '    user: sim-admin',
+      `    user: ${SIM_USER}`,
       '    namespace: default',
       'current-context: sim',
       '',
@@ -988,6 +1125,7 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     port,
     kubeconfigPath,
     store: api.store,
+    clusterDns: api.kubelet?.clusterDnsAvailable ?? false,
     async close() {
       await api.close();
       rmSync(dir, { recursive: true, force: true });

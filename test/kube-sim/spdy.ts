@@ -2,14 +2,13 @@
  * The SPDY/3.1 half of pods/portforward, as `kubectl port-forward` speaks it (stream protocol
  * portforward.k8s.io): the client opens an "error" and a "data" stream per connection (headers
  * streamType, port, requestID); the server replies to each, then bridges the data stream to
- * 127.0.0.1:<port>. Header blocks are zlib with the SPDY/3 dictionary; outgoing blocks are written
+ * 127.0.0.1:<port> (then the pod IP, see PodConnection). Header blocks are zlib with the SPDY/3 dictionary; outgoing blocks are written
  * as stored (uncompressed) deflate blocks, which every zlib reader accepts. No flow control is
  * enforced (the Go client, moby/spdystream, does not enforce it either).
  */
 import { inflateSync, constants as zc } from 'node:zlib';
 import type { Duplex } from 'node:stream';
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
+import { PodConnection } from './portforward.ts';
 
 /** SPDY/3 header compression dictionary (draft 3, section 2.6.10.1); a protocol constant. */
 const SPDY3_DICTIONARY = Buffer.from(
@@ -101,12 +100,13 @@ export class SpdyPortForwardSession {
   private inflatedLen = 0;
   private outStarted = false;
   private readonly streams = new Map<number, PfStream>();
-  private readonly tcpByStream = new Map<number, Socket>();
+  private readonly tcpByStream = new Map<number, PodConnection>();
   private readonly pairs = new Map<string, { error?: PfStream; data?: PfStream }>();
 
   constructor(
     private readonly sock: Duplex,
     private readonly allowedPorts: number[] | undefined,
+    private readonly hosts: string[] = ['127.0.0.1'],
   ) {
     sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('close', () => this.closeAll());
@@ -237,17 +237,18 @@ export class SpdyPortForwardSession {
       fail(`port ${data.port} was not requested`);
       return;
     }
-    const tcp = connect(data.port, '127.0.0.1');
+    const tcp = new PodConnection(data.port, this.hosts, {
+      data: (b) => this.write(dataFrame(data.id, 0, b)),
+      error: (e) => {
+        this.tcpByStream.delete(data.id);
+        fail(`error forwarding port ${data.port} to pod: ${e.message}`);
+      },
+      end: () => {
+        this.write(dataFrame(data.id, FLAG_FIN, Buffer.alloc(0)));
+        this.write(dataFrame(err.id, FLAG_FIN, Buffer.alloc(0)));
+      },
+      close: () => this.tcpByStream.delete(data.id),
+    });
     this.tcpByStream.set(data.id, tcp);
-    tcp.on('data', (b: Buffer) => this.write(dataFrame(data.id, 0, b)));
-    tcp.on('error', (e) => {
-      this.tcpByStream.delete(data.id);
-      fail(`error forwarding port ${data.port} to pod: ${e.message}`);
-    });
-    tcp.on('end', () => {
-      this.write(dataFrame(data.id, FLAG_FIN, Buffer.alloc(0)));
-      this.write(dataFrame(err.id, FLAG_FIN, Buffer.alloc(0)));
-    });
-    tcp.on('close', () => this.tcpByStream.delete(data.id));
   }
 }
