@@ -192,9 +192,10 @@ test('tap fails before starting: bad filter (with position), missing file, no mo
   assert.equal(missing.exitCode, 3);
   assert.match(missing.stderr, /capture file not found: nope\.pcap \[KS_ERR_FILE_NOT_FOUND\]/);
 
+  // Without --local/--pcap, tap deploys into a cluster: here there is no kubeconfig to use.
   const none = await run(['tap']);
-  assert.equal(none.exitCode, 2);
-  assert.match(none.stderr, /tap needs --local .* or --pcap FILE.*\[KS_ERR_USAGE\]/);
+  assert.equal(none.exitCode, 4);
+  assert.match(none.stderr, /no kubeconfig found; tried .*\[KS_ERR_KUBECONFIG\]/);
 
   const both = await run(['tap', '--local', '--pcap', demo]);
   assert.equal(both.exitCode, 2);

@@ -293,6 +293,8 @@ export interface CaptureCounters {
   storeDropped: number;
   /** Live-stream messages dropped for slow consumers. */
   streamDropped: number;
+  /** Entries dropped by pod targeting (`worker --kube`: no targeted pod, or another node's). */
+  targetDropped?: number;
 }
 
 /** `GET /api/health` */

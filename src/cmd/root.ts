@@ -8,6 +8,11 @@ import { workerCommand } from './worker.ts';
 import { hubCommand } from './hub.ts';
 import { frontCommand } from './front.ts';
 import { version } from '../util/version.ts';
+import { cleanCommand } from './clean.ts';
+import { proxyCommand } from './proxy.ts';
+import { logsCommand } from './logs.ts';
+import { checkCommand } from './check.ts';
+import { mcpCommand } from './mcp.ts';
 
 export function buildProgram(): Command {
   const program = new Command('kubeshark')
@@ -28,7 +33,17 @@ export function buildProgram(): Command {
     .exitOverride();
   // addCommand() does not copy inherited settings: each command must throw (not exit) on usage
   // errors so that bin/ prints once and maps them to exit code 2.
-  for (const cmd of [versionCommand(), configCommand(), dissectCommand(), tapCommand()]) {
+  for (const cmd of [
+    versionCommand(),
+    configCommand(),
+    dissectCommand(),
+    tapCommand(),
+    cleanCommand(),
+    proxyCommand(),
+    logsCommand(),
+    checkCommand(),
+    mcpCommand(),
+  ]) {
     program.addCommand(cmd.showHelpAfterError().exitOverride());
   }
   // The in-cluster roles: hidden from help, started by the deployed manifests and `tap`.

@@ -10,9 +10,8 @@
  */
 import { checkCaptureFile } from '../tap/capture/open.ts';
 import type { Writable } from 'node:stream';
-import { ApiClient, type StreamHandle } from '../api/client.ts';
+import { ApiClient } from '../api/client.ts';
 import { KflCompiler } from '../api/kfl.ts';
-import type { EntrySummary, StreamMessage } from '../api/types.ts';
 import type { ConfigTree } from '../config/load.ts';
 import { createFront, type Front } from '../front/server.ts';
 import { createHub, type Hub } from '../hub/index.ts';
@@ -21,11 +20,10 @@ import { createWorker, fileSource, type Worker, type WorkerSource } from '../wor
 import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
 import type { Entry } from '../entry/model.ts';
-import type { LiveTableHandle } from '../ui/index.ts';
 import type { UiModule } from './ui-loader.ts';
+import { openLiveView, type LiveView } from './tap-view.ts';
 
-/** jsonl bytes waiting for a slow stdout before further entries are dropped (and counted). */
-export const TAP_JSONL_MAX_PENDING_BYTES = 16 * 1024 * 1024;
+export { TAP_JSONL_MAX_PENDING_BYTES } from './tap-view.ts';
 /** How long to wait for the live stream to reach the worker before replay starts anyway. */
 export const TAP_STREAM_READY_TIMEOUT_MS = 5000;
 
@@ -89,17 +87,16 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
   const say = (line: string) => {
     if (!o.quiet) o.stderr.write(`kubeshark: ${line}\n`);
   };
-  let table: LiveTableHandle | undefined;
+  let view: LiveView | undefined;
   /** Problems while running: a line on stderr, or the table's notice line. */
   const problem = (line: string) => {
-    if (table) table.setStatus({ notice: line });
+    if (view) view.problem(line);
     else o.stderr.write(`kubeshark: ${line}\n`);
   };
   let sources: WorkerSource[] = [];
   let worker: Worker | undefined;
   let hub: Hub | undefined;
   let front: Front | undefined;
-  let stream: StreamHandle | undefined;
   let resolver: LocalResolver | undefined;
   try {
     // Live on this machine: each socket's process names the endpoints (/proc). Capture files come
@@ -126,79 +123,28 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       say(`the dashboard is not built (npm run build); the API works`);
     await hub.ready;
 
-    const client = new ApiClient(url);
-    const out = o.output === 'jsonl' ? jsonlWriter(o.stdout) : undefined;
-    let helloed!: () => void;
-    const hello = new Promise<void>((r) => (helloed = r));
-    let streamEnded!: (why: string) => void;
-    const ended = new Promise<string>((r) => (streamEnded = r));
-    /** Entries the server dropped for this (slow) client. */
-    let serverDropped = 0;
-    const onMessage = (m: StreamMessage) => {
-      switch (m.type) {
-        case 'hello':
-          helloed();
-          break;
-        case 'entry':
-          if (out) out.write(m.entry);
-          else table?.add(m.entry as EntrySummary);
-          break;
-        case 'status':
-          table?.setStatus({
-            workersUp: m.workersUp,
-            workersDown: m.workersDown,
-            entriesPerSec: m.entriesPerSec,
-            dropped: m.dropped,
-          });
-          break;
-        case 'dropped':
-          serverDropped = m.total;
-          table?.setStatus({ dropped: m.total });
-          break;
-        case 'error':
-          problem(`live stream: ${m.error.message} [${m.error.code}]`);
-          break;
-      }
-    };
-    stream = client.stream({ q: o.filter, view: out ? 'full' : 'summary' }, onMessage, {
-      onClose: (code, reason) =>
-        streamEnded(`live stream closed (${code}${reason ? ` ${reason}` : ''})`),
+    view = await openLiveView({
+      client: new ApiClient(url),
+      url,
+      filter: o.filter,
+      output: o.output,
+      stdout: o.stdout,
+      stderr: o.stderr,
+      loadUi: o.loadUi,
+      tty: o.tty,
+      // Until the stream's first status message: what the hub knows now.
+      initialWorkers: {
+        up: hub.workers().filter((x) => x.up).length,
+        down: hub
+          .workers()
+          .filter((x) => !x.up)
+          .map((x) => x.name),
+      },
     });
-    const s = stream;
-
-    if (o.output === 'table') {
-      const ui = await o.loadUi!();
-      table = ui.runLiveTable({
-        status: {
-          // Until the stream's first status message: what the hub knows now.
-          workersUp: hub.workers().filter((x) => x.up).length,
-          workersDown: hub
-            .workers()
-            .filter((x) => !x.up)
-            .map((x) => x.name),
-          entriesPerSec: 0,
-          dropped: 0,
-          paused: false,
-          filter: o.filter.trim(),
-          url,
-        },
-        stdin: o.tty?.stdin,
-        stdout: o.tty?.stdout,
-        onFilter: async (q) => {
-          const check = await client.kfl(q);
-          if (!check.ok) {
-            const e = check.error;
-            const at = e?.line !== undefined ? `${e.line}:${e.column ?? 0}: ` : '';
-            return `${at}${e?.message ?? 'invalid filter'}`;
-          }
-          s.setFilter(q);
-          return undefined;
-        },
-      });
-    }
+    const v = view;
 
     // Sources start once the stream reaches the worker, so the output misses nothing.
-    await Promise.race([hello, ended]);
+    await v.hello;
     await upstreamReady(hub, TAP_STREAM_READY_TIMEOUT_MS);
     const w = worker;
     // A source that fails is reported through the worker's log (above) and its health.
@@ -208,7 +154,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
         if (!w.health().ok) return;
         const c = w.counters();
         const line = `replayed ${o.files.length === 1 ? o.files[0] : `${o.files.length} files`}: ${c.entries} entries; serving ${url} until Ctrl-C`;
-        if (table) table.setStatus({ notice: line });
+        if (v.table) v.table.setStatus({ notice: line });
         else say(line);
       });
     }
@@ -220,21 +166,8 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       );
     }
 
-    const stopped = await Promise.race([
-      o.until.then(() => 'stop' as const),
-      ended.then((why) => why),
-      ...(table ? [table.exited.then(() => 'quit' as const)] : []),
-    ]);
-    if (stopped !== 'stop' && stopped !== 'quit') {
-      throw new KsError('KS_ERR_UNAVAILABLE', `${stopped}; stopping`);
-    }
-    await out?.end();
-    const lost = (out?.dropped ?? 0) + (out ? serverDropped : 0);
-    if (lost > 0) {
-      o.stderr.write(
-        `kubeshark: ${lost} entries were not printed (output too slow); the store had them all (${url}/api/entries)\n`,
-      );
-    }
+    await v.run(o.until);
+    await v.finish();
     // A source that failed (reported when it happened): a capture file that could not be read
     // through is an input error, a live capture that stopped a failure.
     const exitCode = w.health().ok
@@ -244,8 +177,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
         : ExitCode.failure;
     return { url, exitCode };
   } finally {
-    table?.close();
-    stream?.close();
+    view?.close();
     await front?.close();
     await hub?.close();
     await worker?.close();
@@ -261,32 +193,4 @@ async function upstreamReady(hub: Hub, timeoutMs: number): Promise<void> {
     if (hub.streamClients().some((c) => c.upstreams > 0)) return;
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-interface JsonlWriter {
-  write(view: unknown): void;
-  /** Resolves when what was written is flushed. */
-  end(): Promise<void>;
-  readonly dropped: number;
-}
-
-/** One JSON view per line, dropping (and counting) past TAP_JSONL_MAX_PENDING_BYTES. */
-function jsonlWriter(w: Writable): JsonlWriter {
-  let dropped = 0;
-  return {
-    write(view) {
-      if (w.writableLength > TAP_JSONL_MAX_PENDING_BYTES) {
-        dropped++;
-        return;
-      }
-      w.write(JSON.stringify(view) + '\n');
-    },
-    end() {
-      if (w.writableLength === 0) return Promise.resolve();
-      return new Promise((r) => w.once('drain', () => r()));
-    },
-    get dropped() {
-      return dropped;
-    },
-  };
 }

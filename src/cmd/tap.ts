@@ -1,8 +1,7 @@
 /**
- * `kubeshark tap`: today the local modes — `--local` (this machine's interfaces) and
- * `--pcap FILE...` (replayed capture files) — with worker, hub and dashboard in this process.
- * Cluster mode (deploying into Kubernetes) is not part of this build: without either flag the
- * command says so instead of guessing.
+ * `kubeshark tap`: cluster mode by default (deploy into Kubernetes, tap-cluster.ts), or the local
+ * modes — `--local` (this machine's interfaces) and `--pcap FILE...` (replayed capture files) —
+ * with worker, hub and dashboard in this process.
  */
 import { Command, Option } from 'commander';
 import { shutdownSignal } from '../api/server.ts';
@@ -13,8 +12,16 @@ import { runTapLocal } from './tap-runner.ts';
 import { loadUi } from './ui-loader.ts';
 import { port } from './worker.ts';
 import { openLiveSources } from './tap-live.ts';
+import {
+  collectList,
+  seconds,
+  tapClusterAction,
+  withKubeOptions,
+  type TapClusterFlags,
+} from './tap-cluster.ts';
+import { version } from '../util/version.ts';
 
-interface TapFlags {
+interface TapFlags extends TapClusterFlags {
   local?: boolean;
   pcap?: string[];
   interface?: string[];
@@ -35,9 +42,28 @@ export function browserAllowed(env: NodeJS.ProcessEnv, tty: boolean): boolean {
 }
 
 export function tapCommand(): Command {
-  return new Command('tap')
+  const cmd = new Command('tap')
     .description(
-      'capture and dissect traffic with the dashboard on this machine: --local (live interfaces) or --pcap FILE... (capture files)',
+      "deploy into the cluster and show its traffic (pods matching POD_REGEX in -n namespaces); or --local (this machine's interfaces) / --pcap FILE... (capture files)",
+    )
+    .argument('[pod-regex]', 'pod name regular expression to tap (tap.regex, default .*)')
+    .addOption(
+      new Option(
+        '-n, --namespaces <ns>',
+        'namespaces to tap (repeatable or a,b; default all)',
+      ).argParser(collectList),
+    )
+    .addOption(
+      new Option(
+        '-e, --excluded-namespaces <ns>',
+        'namespaces never tapped (repeatable or a,b)',
+      ).argParser(collectList),
+    )
+    .option('--dry-run', 'list the pods that would be tapped and exit (nothing is deployed)')
+    .option(
+      '--timeout <seconds>',
+      'how long the hub and front get to become ready (default 120)',
+      seconds,
     )
     .option('--local', "capture this machine's traffic (tcpdump; needs capture privileges)")
     .option('--pcap <files...>', 'replay capture files (pcap, pcapng); keeps serving afterwards')
@@ -68,13 +94,39 @@ export function tapCommand(): Command {
       '--store <dir>',
       'keep the captured entries in this directory (default: a temporary directory removed on exit)',
     )
-    .option('-q, --quiet', 'no notes on stderr (the dashboard URL is still printed)')
-    .action(async (opts: TapFlags, cmd: Command) => {
+    .option('-q, --quiet', 'no notes on stderr (the dashboard URL is still printed)');
+  return withKubeOptions(cmd).action(
+    async (regex: string | undefined, opts: TapFlags, cmd: Command) => {
       const files = opts.pcap ?? [];
       if (!opts.local && files.length === 0) {
+        if (opts.interface || opts.store) {
+          throw new KsError(
+            'KS_ERR_USAGE',
+            '-i/--interface and --store apply to --local/--pcap only',
+          );
+        }
+        process.exitCode = await tapClusterAction(regex, opts, cmd, {
+          until: shutdownSignal(),
+          version: version(),
+          loadUi,
+          browserAllowed,
+        });
+        return;
+      }
+      const clusterOnly = [
+        regex !== undefined && 'POD_REGEX',
+        opts.namespaces && '-n',
+        opts.excludedNamespaces && '-e',
+        opts.releaseNamespace && '-s',
+        opts.dryRun && '--dry-run',
+        opts.kubeconfig && '--kubeconfig',
+        opts.context && '--context',
+        opts.timeout !== undefined && '--timeout',
+      ].filter((x): x is string => typeof x === 'string');
+      if (clusterOnly.length > 0) {
         throw new KsError(
           'KS_ERR_USAGE',
-          'tap needs --local (capture this machine) or --pcap FILE... (replay captures); cluster mode is not available in this build',
+          `${clusterOnly.join(', ')}: cluster mode only (not with --local/--pcap)`,
         );
       }
       if (opts.local && files.length > 0) {
@@ -127,5 +179,6 @@ export function tapCommand(): Command {
         loadUi,
       });
       process.exitCode = r.exitCode;
-    });
+    },
+  );
 }

@@ -69,6 +69,15 @@ const statusOf = (o: KubeObject): StatusFields | undefined => o.status as Status
 /** An identity as this table answers it: the Resolver fields plus the workload's node. */
 export type KubeIdentity = Identity & { node?: string };
 
+/** A pod that held an IP at some time (`podAt`). */
+export interface KubePodAt {
+  name: string;
+  namespace: string;
+  node?: string;
+  /** The pod's labels (shared: do not modify). */
+  labels?: Readonly<Record<string, string>>;
+}
+
 /** Why an endpoint is not resolved (KFL `local_resolution_status`), `""` when it is. */
 export type KubeResolutionStatus = '' | 'not_synced' | 'not_found' | 'expired';
 
@@ -348,6 +357,32 @@ export class KubeIdentityTable implements Resolver {
       return 'not_synced';
     if (tsUs < this.now - this.retentionUs) return 'expired';
     return 'not_found';
+  }
+
+  /**
+   * The pod that held `ip` at `tsUs`, hostNetwork pods excluded (they share the node's IP, so the
+   * IP says nothing about them): what pod targeting decides on, by capture time like `lookup`.
+   */
+  podAt(ip: string, tsUs: number): KubePodAt | undefined {
+    const list = this.history.get(ip);
+    if (!list) return undefined;
+    let best: PodRec | undefined;
+    let bestFrom = -Infinity;
+    for (const iv of list) {
+      if (iv.from > tsUs || iv.to <= tsUs) continue;
+      const o = iv.owner;
+      if (o.kind !== 'Pod' || o.hostNetwork) continue;
+      // Overlap from late events: the latest holder wins (as in `lookup`).
+      if (iv.from > bestFrom) {
+        best = o;
+        bestFrom = iv.from;
+      }
+    }
+    if (!best) return undefined;
+    const out: KubePodAt = { name: best.ref.name, namespace: best.ref.namespace };
+    if (best.node !== undefined) out.node = best.node;
+    if (best.labels !== undefined) out.labels = best.labels;
+    return out;
   }
 
   /** True once Pod, Service, EndpointSlice and Node have each had a LIST (resync). */

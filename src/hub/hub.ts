@@ -52,6 +52,7 @@ import {
   localBackend,
   type LinkTiming,
 } from './link.ts';
+import { mcpRoute } from '../mcp/server.ts';
 import { mergePages, type WorkerPage } from './merge.ts';
 import { acceptHubStream, type HubStreamClient } from './stream.ts';
 
@@ -77,6 +78,16 @@ export interface Hub {
   readonly ready: Promise<void>;
   listen(port?: number, host?: string): Promise<number>;
   workers(): WorkerState[];
+  /**
+   * Makes the worker set exactly `specs` (discovery): links whose name and address are unchanged
+   * are kept (with their state and open streams), others are added or removed. A removed worker
+   * is no longer queried, leaves /api/workers, and its upstream in every live stream is closed.
+   */
+  setWorkers(specs: readonly HubWorkerSpec[]): void;
+  /** Adds a worker, or replaces one of the same name whose address differs. */
+  addWorker(spec: HubWorkerSpec): void;
+  /** Removes a worker by name; false when there was none. */
+  removeWorker(name: string): boolean;
   /** Per WebSocket stream client: queue, socket buffer, drops, upstreams open. */
   streamClients(): (PeerStats & { upstreams: number })[];
   close(): Promise<void>;
@@ -92,7 +103,10 @@ export function createHub(opts: HubOptions): Hub {
 class HubImpl implements Hub {
   readonly api: NodeApi;
   readonly ready: Promise<void>;
-  private readonly links: WorkerLink[];
+  private links: WorkerLink[];
+  /** What each link was made from (to tell an unchanged worker from a moved one). */
+  private readonly specs = new WeakMap<WorkerLink, HubWorkerSpec>();
+  private closed = false;
   private readonly compiler: KflCompiler;
   private readonly timing: LinkTiming;
   private readonly startedAt = Date.now() * 1000;
@@ -117,23 +131,71 @@ class HubImpl implements Hub {
       backoffMaxMs: opts.backoffMaxMs ?? HUB_BACKOFF_MAX_MS,
     };
     // Sorted by name: ties in merged pages go to the earlier name, deterministically.
-    this.links = [...opts.workers]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((w) =>
-        'worker' in w
-          ? new WorkerLink(w.name, 'in-process', localBackend(w.worker), this.timing)
-          : new WorkerLink(w.name, w.url.replace(/\/+$/, ''), httpBackend(w.url), this.timing),
-      );
+    this.links = [...opts.workers].sort((a, b) => byName(a.name, b.name)).map((w) => this.link(w));
     const config = opts.config ?? defaultConfig();
     this.compiler = KflCompiler.fromConfig(config);
     this.api = {
       call: (path, params) => this.route(path, params),
       stream: (ws, params) => this.stream(ws, params),
+      // `/api/mcp`: the MCP tools over Streamable HTTP (src/mcp), calling this API in process.
+      http: (req, res) => mcpRoute(this.api, req, res),
     };
     for (const l of this.links) l.start();
     this.ready = Promise.all(this.links.map((l) => l.firstProbe)).then(() => undefined);
     this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
     this.statusTimer.unref();
+  }
+
+  private link(w: HubWorkerSpec): WorkerLink {
+    const l =
+      'worker' in w
+        ? new WorkerLink(w.name, 'in-process', localBackend(w.worker), this.timing)
+        : new WorkerLink(w.name, w.url.replace(/\/+$/, ''), httpBackend(w.url), this.timing);
+    this.specs.set(l, w);
+    return l;
+  }
+
+  // ---------------------------------------------------------------- worker set
+
+  setWorkers(specs: readonly HubWorkerSpec[]): void {
+    const want = new Map<string, HubWorkerSpec>();
+    for (const w of specs) {
+      if (!w.name) throw new KsError('KS_ERR_USAGE', 'a hub worker needs a name');
+      if (want.has(w.name))
+        throw new KsError('KS_ERR_USAGE', `two hub workers are named ${w.name}`);
+      want.set(w.name, w);
+    }
+    for (const l of [...this.links]) if (!want.has(l.name)) this.removeWorker(l.name);
+    for (const w of want.values()) this.addWorker(w);
+  }
+
+  addWorker(spec: HubWorkerSpec): void {
+    if (!spec.name) throw new KsError('KS_ERR_USAGE', 'a hub worker needs a name');
+    const old = this.links.find((l) => l.name === spec.name);
+    if (old) {
+      const was = this.specs.get(old);
+      const same =
+        'worker' in spec
+          ? was !== undefined && 'worker' in was && was.worker === spec.worker
+          : old.url === spec.url.replace(/\/+$/, '');
+      if (same) return;
+      this.removeWorker(spec.name);
+    }
+    if (this.closed) return;
+    const link = this.link(spec);
+    // A new array: fan-outs in flight keep iterating the set they started with.
+    this.links = [...this.links, link].sort((a, b) => byName(a.name, b.name));
+    link.start();
+    for (const c of this.clients) c.addLink(link);
+  }
+
+  removeWorker(name: string): boolean {
+    const link = this.links.find((l) => l.name === name);
+    if (!link) return false;
+    this.links = this.links.filter((l) => l !== link);
+    for (const c of this.clients) c.removeLink(link);
+    link.close();
+    return true;
   }
 
   // ---------------------------------------------------------------- fan-out
@@ -394,6 +456,7 @@ class HubImpl implements Hub {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.statusTimer);
     for (const c of this.clients) c.close();
     this.clients.clear();
@@ -428,11 +491,15 @@ function sumCounters(list: readonly CaptureCounters[], hubStreamDropped: number)
     sum.entries += c.entries;
     sum.storeDropped += c.storeDropped;
     sum.streamDropped += c.streamDropped;
+    if (c.targetDropped !== undefined)
+      sum.targetDropped = (sum.targetDropped ?? 0) + c.targetDropped;
     for (const [k, v] of Object.entries(c.limitsHit))
       sum.limitsHit[k] = (sum.limitsHit[k] ?? 0) + v;
   }
   return sum;
 }
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

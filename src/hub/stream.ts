@@ -33,7 +33,7 @@ class Upstream {
   };
 
   constructor(
-    private readonly link: WorkerLink,
+    readonly link: WorkerLink,
     private readonly client: HubStreamClient,
     private readonly timing: LinkTiming,
   ) {
@@ -49,7 +49,10 @@ class Upstream {
     this.handle = this.link.backend.stream(
       { q: c.q, view: c.view },
       {
-        onEntryText: (text) => c.peer.entry(text),
+        onEntryText: (text) => {
+          // A removed worker's socket may still hold entries: none reach the client.
+          if (!this.closed) c.peer.entry(text);
+        },
         onMessage: (m) => this.message(m),
         onOpen: () => {
           this.open = true;
@@ -133,7 +136,7 @@ export class HubStreamClient {
     filter: CompiledFilter,
     links: readonly WorkerLink[],
     private readonly compiler: KflCompiler,
-    timing: LinkTiming,
+    private readonly timing: LinkTiming,
     onDrop: (n: number) => void,
   ) {
     this.q = q;
@@ -196,6 +199,22 @@ export class HubStreamClient {
       workersDown: down,
       dropped: this.peer.dropped,
     });
+  }
+
+  /** A worker joined the hub (discovery): an upstream to it opens with this client's filter. */
+  addLink(link: WorkerLink): void {
+    if (this.upstreams.some((u) => u.link === link)) return;
+    const u = new Upstream(link, this, this.timing);
+    this.upstreams.push(u);
+    u.connect();
+  }
+
+  /** A worker left the hub: its upstream closes and nothing more of it reaches the client. */
+  removeLink(link: WorkerLink): void {
+    const i = this.upstreams.findIndex((u) => u.link === link);
+    if (i < 0) return;
+    this.upstreams[i]!.close();
+    this.upstreams.splice(i, 1);
   }
 
   /** Upstreams currently open (tests, health). */

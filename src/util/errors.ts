@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'KS_ERR_LISTEN'
   /** Local process identity: no readable /proc socket tables (not Linux). */
   | 'KS_ERR_PROC_UNAVAILABLE'
+  /** No usable kubeconfig (none found, unreadable, unknown context). */
+  | 'KS_ERR_KUBECONFIG'
+  /** The Kubernetes API refused a request or cannot be reached. */
+  | 'KS_ERR_KUBE_API'
+  /** The release's pods did not become ready in time, or the release is not deployed. */
+  | 'KS_ERR_KUBE_NOT_READY'
   | 'KS_ERR_INTERNAL';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -72,6 +78,9 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_UNAVAILABLE: ExitCode.failure,
   KS_ERR_LISTEN: ExitCode.failure,
   KS_ERR_PROC_UNAVAILABLE: ExitCode.failure,
+  KS_ERR_KUBECONFIG: ExitCode.config,
+  KS_ERR_KUBE_API: ExitCode.failure,
+  KS_ERR_KUBE_NOT_READY: ExitCode.failure,
   KS_ERR_INTERNAL: ExitCode.failure,
 };
 

@@ -22,6 +22,7 @@ export const METRIC_NAMES = {
   limitsHit: 'kubeshark_limits_hit_total',
   storeDropped: 'kubeshark_store_dropped_entries_total',
   streamDropped: 'kubeshark_stream_dropped_messages_total',
+  targetDropped: 'kubeshark_target_dropped_entries_total',
   sources: 'kubeshark_capture_source_info',
 } as const;
 
@@ -33,7 +34,8 @@ type CounterField =
   | 'matchedPairs'
   | 'entries'
   | 'storeDropped'
-  | 'streamDropped';
+  | 'streamDropped'
+  | 'targetDropped';
 
 const COUNTER_HELP: Record<CounterField, string> = {
   receivedPackets: 'Packets received by the capture (accepted by the capture filter).',
@@ -44,6 +46,7 @@ const COUNTER_HELP: Record<CounterField, string> = {
   entries: 'Entries produced (L7 calls and L4 connection/flow records).',
   storeDropped: 'Entries refused by the store (write backlog).',
   streamDropped: 'Live-stream messages dropped for slow consumers.',
+  targetDropped: 'Entries dropped by pod targeting (no targeted pod, or kept by another node).',
 };
 
 export interface MetricsOptions {
@@ -83,7 +86,7 @@ export function createMetricsRegistry(
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(count(current()[field]));
+        this.inc(count(current()[field] ?? 0));
       },
     });
   }

@@ -116,6 +116,11 @@ export interface WorkerOptions {
   sources?: WorkerSource[];
   /** An L4 record for every connection and flow (as `dissect --l4`). */
   l4All?: boolean;
+  /**
+   * Runs first on each entry (L7 calls and L4 records); false drops it before anything else, as
+   * Kubernetes pod targeting does (counted in `targetDropped`). One that throws keeps the entry.
+   */
+  filter?: (e: Entry) => boolean;
   /** Runs on each entry before it is stored (Kubernetes / process identity). */
   enrich?: (e: Entry) => void;
   /** Runs on each entry before it is stored, after `enrich`; an entry it throws on is dropped. */
@@ -250,6 +255,7 @@ class WorkerImpl implements Worker {
   private matchedPairs = 0;
   private streamDropped = 0;
   private hookErrors = 0;
+  private targetDropped = 0;
   private readonly problems: string[] = [];
   private readonly sources: WorkerSource[] = [];
   private readonly active = new Set<WorkerPipeline>();
@@ -311,6 +317,18 @@ class WorkerImpl implements Worker {
 
   private accept = (e: Entry): void => {
     if (this.closed) return;
+    if (this.opts.filter) {
+      let keep = true;
+      try {
+        keep = this.opts.filter(e);
+      } catch {
+        this.hookErrors++;
+      }
+      if (!keep) {
+        this.targetDropped++;
+        return;
+      }
+    }
     if (this.opts.enrich) {
       try {
         this.opts.enrich(e);
@@ -465,6 +483,7 @@ class WorkerImpl implements Worker {
       limitsHit: total.limitsHit,
       storeDropped: this.closed ? 0 : this.store.stats().droppedEntries,
       streamDropped: this.streamDropped,
+      ...(this.opts.filter && { targetDropped: this.targetDropped }),
     };
   }
 

@@ -154,8 +154,64 @@ export class Controllers {
     for (const rs of this.store.list(R('replicasets', 'apps'))) guard(() => this.replicaSet(rs));
     for (const ds of this.store.list(R('daemonsets', 'apps'))) guard(() => this.daemonSet(ds));
     for (const p of this.store.list(R('pods'))) guard(() => this.pod(p));
+    for (const svc of this.store.list(R('services'))) guard(() => this.endpointSlice(svc));
     guard(() => this.forgetGonePods());
     return changed;
+  }
+
+  /**
+   * The EndpointSlice controller: one IPv4 slice per Service with a selector (`<svc>-<hash>`,
+   * labelled `kubernetes.io/service-name`, owned by the Service so it goes with it), listing
+   * every selected pod that has an IP, with its readiness, node and a targetRef; ports are the
+   * Service's target ports. Written only when something changed.
+   */
+  private endpointSlice(svc: KObj): boolean {
+    const res = R('endpointslices', 'discovery.k8s.io');
+    const spec = svc.spec as {
+      selector?: Record<string, string>;
+      ports?: { name?: string; port: number; targetPort?: number | string; protocol?: string }[];
+    };
+    if (!spec.selector || Object.keys(spec.selector).length === 0) return false;
+    const ns = svc.metadata.namespace!;
+    const selected = this.store.list(R('pods'), ns).filter((p) => {
+      const labels = (p.metadata.labels ?? {}) as Record<string, string>;
+      const ip = (p.status as { podIP?: string } | undefined)?.podIP;
+      return ip && Object.entries(spec.selector!).every(([k, v]) => labels[k] === v);
+    });
+    const endpoints = selected.map((p) => ({
+      addresses: [(p.status as { podIP: string }).podIP],
+      conditions: { ready: isReady(p), serving: isReady(p), terminating: false },
+      nodeName: (p.spec as { nodeName?: string }).nodeName,
+      targetRef: { kind: 'Pod', name: p.metadata.name, namespace: ns, uid: p.metadata.uid },
+    }));
+    const ports = (spec.ports ?? []).map((sp) => ({
+      ...(sp.name ? { name: sp.name } : { name: '' }),
+      port: typeof sp.targetPort === 'number' ? sp.targetPort : sp.port,
+      protocol: sp.protocol ?? 'TCP',
+    }));
+    const name = `${svc.metadata.name}-${hashOf(svc.metadata.uid).slice(0, 5)}`;
+    const existing = this.store.list(res, ns).find((o) => o.metadata.name === name);
+    if (existing && sameJson(existing.endpoints, endpoints) && sameJson(existing.ports, ports))
+      return false;
+    const slice: KObj = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: {
+          'kubernetes.io/service-name': svc.metadata.name,
+          'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+        },
+        ownerReferences: [ownerRef(R('services'), svc)],
+      },
+      addressType: 'IPv4',
+      endpoints,
+      ports,
+    };
+    if (existing) this.store.update(res, { ...existing, endpoints, ports });
+    else this.store.create(res, slice);
+    return true;
   }
 
   private writeStatus(res: ResourceDef, o: KObj, status: Record<string, unknown>): boolean {
