@@ -18,6 +18,11 @@ export interface NodeApi {
   call(path: string, params: Params): Promise<unknown>;
   /** A WebSocket client connected to `/api/stream` with these parameters. */
   stream(ws: WebSocket, params: Params): void;
+  /**
+   * Routes that need the whole request (any method, a body, a streamed answer), e.g. the hub's
+   * `/api/mcp`: answers and returns true, or returns false to leave it to the JSON routes.
+   */
+  http?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, head: boolean): void {
@@ -32,6 +37,7 @@ function send(res: ServerResponse, status: number, body: unknown, head: boolean)
 
 /** Answers one HTTP request with `api` (GET/HEAD JSON routes; other methods 405). */
 export function handleApiRequest(api: NodeApi, req: IncomingMessage, res: ServerResponse): void {
+  if (api.http?.(req, res)) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
