@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
 import { root, startTap } from './helpers/tap-process.ts';
-import { ok, startMcp } from './mcp-kit.ts';
+import { call, ok, startMcp } from './mcp-kit.ts';
 
 const run = promisify(execFile);
 const EXE = join(root, 'dist/kubeshark');
@@ -243,26 +243,58 @@ test(
         env: { ...process.env, HOME: tap.tmp },
       });
       assert.match(clean.stdout + clean.stderr, /removed/i);
-      const sel = 'app.kubernetes.io/instance=kubeshark';
-      await until('every release object gone', 20_000, async () => {
-        const left = await kubectl(
-          sim,
-          'get',
-          'all,configmaps,serviceaccounts,clusterroles,clusterrolebindings',
-          '-A',
-          '-l',
-          sel,
-          '-o',
-          'name',
+      await until('every release object gone', 20_000, async () =>
+        (await releaseLeft(sim)) === '' ? true : undefined,
+      );
+
+      // An agent allowed to deploy: start_kubeshark applies the release again and waits for it,
+      // list_api_calls answers from it, stop_kubeshark removes it.
+      const agent = await startMcp(
+        ['--kubeconfig', sim.kubeconfigPath, '-s', RELEASE_NS, '--allow-destructive', ...sets],
+        { HOME: tap.tmp },
+      );
+      try {
+        const started = await ok(agent.client, 'start_kubeshark', {
+          namespaces: 'demo',
+          release_namespace: RELEASE_NS,
+        });
+        assert.match(started.text, /running/);
+        await until('calls through the agent', 60_000, async () => {
+          const r = await call(agent.client, 'list_api_calls', {
+            kfl: 'http && dst.name == "demo-server"',
+            limit: 3,
+          });
+          return !r.isError && /demo-client/.test(r.text) ? true : undefined;
+        });
+        const stopped = await ok(agent.client, 'stop_kubeshark', { release_namespace: RELEASE_NS });
+        assert.match(stopped.text, /Removed \d+ object/);
+        await until('the agent-started release gone', 20_000, async () =>
+          (await releaseLeft(sim)) === '' ? true : undefined,
         );
-        return left.trim() === '' ? true : undefined;
-      });
+      } finally {
+        await agent.close();
+      }
     } finally {
       tap?.kill();
       await sim.close();
     }
   },
 );
+
+/** Every object labelled with the release, cluster-scoped included (kubectl's names). */
+async function releaseLeft(sim: SimCluster): Promise<string> {
+  const out = await kubectl(
+    sim,
+    'get',
+    'all,configmaps,serviceaccounts,clusterroles,clusterrolebindings',
+    '-A',
+    '-l',
+    'app.kubernetes.io/instance=kubeshark',
+    '-o',
+    'name',
+  );
+  return out.trim();
+}
 
 async function kubectlApply(sim: SimCluster, o: KObj): Promise<void> {
   const { spawn } = await import('node:child_process');

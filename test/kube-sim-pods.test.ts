@@ -177,7 +177,7 @@ test('nodes have InternalIPs; a Deployment from a mapped image is Ready on its o
       [
         'node-a',
         [
-          { type: 'InternalIP', address: '127.0.1.1' },
+          { type: 'InternalIP', address: sim.network.nodeIp(0) },
           { type: 'Hostname', address: 'node-a' },
         ],
         'linux',
@@ -185,7 +185,7 @@ test('nodes have InternalIPs; a Deployment from a mapped image is Ready on its o
       [
         'node-b',
         [
-          { type: 'InternalIP', address: '127.0.1.2' },
+          { type: 'InternalIP', address: sim.network.nodeIp(1) },
           { type: 'Hostname', address: 'node-b' },
         ],
         'linux',
@@ -220,9 +220,12 @@ test('nodes have InternalIPs; a Deployment from a mapped image is Ready on its o
   const ips = web.map((p) => p.status.podIP!);
   assert.equal(new Set(ips).size, 2, 'each pod has its own IP');
   for (const p of web) {
-    assert.match(p.status.podIP!, /^127\.0\.2\.\d+$/);
+    assert.ok(p.status.podIP!.startsWith(sim.network.podPrefix), p.status.podIP);
     assert.deepEqual(p.status.podIPs, [{ ip: p.status.podIP }]);
-    assert.equal(p.status.hostIP, p.spec.nodeName === 'node-a' ? '127.0.1.1' : '127.0.1.2');
+    assert.equal(
+      p.status.hostIP,
+      p.spec.nodeName === 'node-a' ? sim.network.nodeIp(0) : sim.network.nodeIp(1),
+    );
     // Both bind the same port, each on its own address: no collision.
     const r = (await (await fetch(`http://${p.status.podIP}:${port}/`)).json()) as Record<
       string,
@@ -321,8 +324,8 @@ test('a hostNetwork DaemonSet: one pod per node on the node IP, the same port wi
   const agents = await readyPods(sim, 'default', 'app=agent', 2);
   const byNode = Object.fromEntries(agents.map((p) => [p.spec.nodeName, p]));
   for (const [node, ip] of [
-    ['node-a', '127.0.1.1'],
-    ['node-b', '127.0.1.2'],
+    ['node-a', sim.network.nodeIp(0)],
+    ['node-b', sim.network.nodeIp(1)],
   ] as const) {
     const p = byNode[node]!;
     assert.equal(p.status.podIP, ip);
@@ -503,7 +506,7 @@ test('an image the cluster does not have: ErrImagePull → ImagePullBackOff, Fai
       : undefined;
   });
   assert.equal(p.status.phase, 'Pending');
-  assert.match(p.status.podIP ?? '', /^127\.0\.2\.\d+$/);
+  assert.ok((p.status.podIP ?? '').startsWith(sim.network.podPrefix), p.status.podIP);
   const evs = await eventsOf(sim, 'default', 'nopull');
   const failed = evs.find(
     (e) =>

@@ -890,8 +890,8 @@ setTimeout(() => require('http').createServer((q, s) => s.end('pong')).listen(Nu
     const readyPod = await waitPod('srv', ready);
     // The first pod of the cluster gets the lowest pod IP; the probe reached the server there.
     const podIP = (readyPod.status as { podIP: string }).podIP;
-    assert.equal(podIP, '127.0.2.1');
-    assert.equal((readyPod.status as { hostIP: string }).hostIP, '127.0.1.1');
+    assert.equal(podIP, `${c.network.podPrefix}1`);
+    assert.equal((readyPod.status as { hostIP: string }).hostIP, c.network.nodeIp(0));
     assert.equal(await (await fetch(`http://${podIP}:${port}/`)).text(), 'pong');
     const logs = await new Promise<string>((resolve) => {
       execFile(KUBECTL, [`--kubeconfig=${c.kubeconfigPath}`, 'logs', 'srv'], (_e, out, err) =>

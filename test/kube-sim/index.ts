@@ -30,12 +30,12 @@ export {
 export type { KubeletOptions, LogResult } from './kubelet.ts';
 export { EventRecorder, EVENT_REPEAT_WRITE_MS } from './events.ts';
 export {
-  NODE_IP_PREFIX,
-  POD_IP_PREFIX,
+  NETWORK_LEASE_PORT,
   POD_IP_MAX,
   MAX_NODES,
   CLUSTER_DOMAIN,
-  nodeIp,
+  SimNetwork,
+  leaseNetwork,
   isolationAvailable,
 } from './network.ts';
 export { expandVars, imageRepository } from './expand.ts';

@@ -20,7 +20,7 @@ import { expandVars, imageRepository } from './expand.ts';
 import {
   PodIpPool,
   POD_IP_MAX,
-  POD_IP_PREFIX,
+  type SimNetwork,
   hostsFile,
   isolationAvailable,
   readOr,
@@ -152,6 +152,8 @@ export interface KubeletOptions {
   /** A kubeconfig path to set as KUBECONFIG in every container (SimClusterOptions.kubeconfigInPods). */
   kubeconfig?: () => string | undefined;
   events: EventRecorder;
+  /** The cluster's addresses. */
+  network: SimNetwork;
 }
 
 /** Result of a log request: the text (and a follow hook) or the real server's 400 message. */
@@ -181,7 +183,7 @@ export class ProcessKubelet implements PodRuntime {
   private readonly epRes = findResource('', 'v1', 'endpoints')!;
   private readonly cmRes = findResource('', 'v1', 'configmaps')!;
   private readonly secretRes = findResource('', 'v1', 'secrets')!;
-  private readonly ipPool = new PodIpPool();
+  private readonly ipPool: PodIpPool;
   private readonly baseDir = mkdtempSync(join(tmpdir(), 'kube-sim-kubelet-'));
   private readonly isolation = isolationAvailable() !== 'none';
   private readonly unsubscribe: () => void;
@@ -208,6 +210,7 @@ export class ProcessKubelet implements PodRuntime {
     private readonly store: Store,
     private readonly opts: KubeletOptions,
   ) {
+    this.ipPool = new PodIpPool(opts.network.podPrefix);
     process.once('exit', this.onExit);
     this.unsubscribe = store.subscribe((ev) => this.onStoreEvent(ev));
   }
@@ -295,7 +298,7 @@ export class ProcessKubelet implements PodRuntime {
           undefined,
           'Warning',
           'FailedCreatePodSandBox',
-          `Failed to create pod sandbox: failed to allocate for range 0: no IP addresses available in range set: ${POD_IP_PREFIX}1-${POD_IP_PREFIX}${POD_IP_MAX}`,
+          `Failed to create pod sandbox: failed to allocate for range 0: no IP addresses available in range set: ${this.opts.network.podPrefix}1-${this.opts.network.podPrefix}${POD_IP_MAX}`,
         );
         return retry();
       }

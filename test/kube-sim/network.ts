@@ -4,6 +4,7 @@
  * DNS as a per-pod /etc/hosts file bind-mounted into the container's private mount namespace.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import {
   closeSync,
   ftruncateSync,
@@ -13,37 +14,80 @@ import {
   writeSync,
 } from 'node:fs';
 
-/** Node i (0-based) has InternalIP NODE_IP_PREFIX + (i + 1). */
-export const NODE_IP_PREFIX = '127.0.1.';
-/** Pod IPs come from POD_IP_PREFIX + 1 … POD_IP_PREFIX + POD_IP_MAX (lowest free first). */
-export const POD_IP_PREFIX = '127.0.2.';
+/**
+ * Each simulated cluster leases its own block `127.<block>.0.0/16` so that clusters started by
+ * tests running in parallel (node --test runs files concurrently) never share pod or node IPs:
+ * node i has InternalIP `127.<block>.1.<i+1>`, pods get `127.<block>.2.1 …`. The lease is a
+ * listening socket on `127.<block>.0.1:NETWORK_LEASE_PORT`, released when the cluster closes
+ * (or its process dies).
+ */
+export const NETWORK_LEASE_PORT = 64999;
+/** Blocks 1 … MAX_BLOCK (block 0 is the host's own 127.0.0.0/16). */
+export const MAX_BLOCK = 250;
 export const POD_IP_MAX = 254;
 /** At most this many nodes: one address each in NODE_IP_PREFIX. */
 export const MAX_NODES = 254;
 /** The cluster domain of service names, as a default kubeadm cluster. */
 export const CLUSTER_DOMAIN = 'cluster.local';
 
-export function nodeIp(index: number): string {
-  if (index < 0 || index >= MAX_NODES) throw new Error(`kube-sim: at most ${MAX_NODES} nodes`);
-  return `${NODE_IP_PREFIX}${index + 1}`;
+/** One cluster's addresses (see NETWORK_LEASE_PORT). */
+export class SimNetwork {
+  constructor(readonly block: number) {}
+
+  /** Node IPs: this prefix + (index + 1). */
+  get nodePrefix(): string {
+    return `127.${this.block}.1.`;
+  }
+
+  /** Pod IPs: this prefix + 1 … POD_IP_MAX. */
+  get podPrefix(): string {
+    return `127.${this.block}.2.`;
+  }
+
+  nodeIp(index: number): string {
+    if (index < 0 || index >= MAX_NODES) throw new Error(`kube-sim: at most ${MAX_NODES} nodes`);
+    return `${this.nodePrefix}${index + 1}`;
+  }
+}
+
+/** Leases a free block (see NETWORK_LEASE_PORT); `release()` gives it back. */
+export async function leaseNetwork(): Promise<{ net: SimNetwork; release(): Promise<void> }> {
+  const first = (process.pid % MAX_BLOCK) + 1;
+  for (let n = 0; n < MAX_BLOCK; n++) {
+    const block = ((first - 1 + n) % MAX_BLOCK) + 1;
+    const server: Server | undefined = await new Promise((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(NETWORK_LEASE_PORT, `127.${block}.0.1`, () => resolve(s));
+    });
+    if (!server) continue;
+    server.unref();
+    return {
+      net: new SimNetwork(block),
+      release: () => new Promise((r) => server.close(() => r())),
+    };
+  }
+  throw new Error('kube-sim: no free 127.x.0.0/16 block for a cluster network');
 }
 
 /** The pod CIDR allocator (the CNI's host-local IPAM): lowest free address, released on teardown. */
 export class PodIpPool {
   private readonly used = new Set<number>();
 
+  constructor(private readonly prefix: string) {}
+
   allocate(): string | undefined {
     for (let i = 1; i <= POD_IP_MAX; i++) {
       if (!this.used.has(i)) {
         this.used.add(i);
-        return `${POD_IP_PREFIX}${i}`;
+        return `${this.prefix}${i}`;
       }
     }
     return undefined;
   }
 
   release(ip: string): void {
-    if (ip.startsWith(POD_IP_PREFIX)) this.used.delete(Number(ip.slice(POD_IP_PREFIX.length)));
+    if (ip.startsWith(this.prefix)) this.used.delete(Number(ip.slice(this.prefix.length)));
   }
 }
 

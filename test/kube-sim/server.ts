@@ -19,7 +19,7 @@ import { ApiError, Store, notFound } from './store.ts';
 import { Controllers } from './controllers.ts';
 import { ProcessKubelet } from './kubelet.ts';
 import { EventRecorder } from './events.ts';
-import { nodeIp } from './network.ts';
+import { leaseNetwork, SimNetwork } from './network.ts';
 import type { DenyRule, RequestAttributes } from './authz.ts';
 import type { ReviewSpec } from './authz.ts';
 import {
@@ -84,6 +84,8 @@ export interface SimCluster {
   store: Store;
   /** Whether pods get cluster DNS through a private /etc/hosts (needs root and unshare). */
   clusterDns: boolean;
+  /** This cluster's own addresses: node i is `network.nodeIp(i)`, pods `network.podPrefix` + n. */
+  network: SimNetwork;
   close(): Promise<void>;
 }
 
@@ -370,7 +372,10 @@ export class SimApiServer {
   /** Upgraded (port-forward) connections, which server.close() does not end by itself. */
   private readonly upgraded = new Set<Duplex>();
 
-  constructor(opts: SimClusterOptions = {}) {
+  constructor(
+    opts: SimClusterOptions = {},
+    readonly network: SimNetwork = new SimNetwork(0),
+  ) {
     this.store = new Store(opts.historyLimit);
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
     this.namespaceFinalizeMs = opts.namespaceFinalizeMs ?? DEFAULT_NAMESPACE_FINALIZE_MS;
@@ -399,7 +404,7 @@ export class SimApiServer {
             },
           ],
           addresses: [
-            { type: 'InternalIP', address: nodeIp(i) },
+            { type: 'InternalIP', address: this.network.nodeIp(i) },
             { type: 'Hostname', address: name },
           ],
           nodeInfo: {
@@ -417,6 +422,7 @@ export class SimApiServer {
         apiPort: () => this.port,
         kubeconfig: () => (opts.kubeconfigInPods ? this.kubeconfigPath : undefined),
         events: this.events,
+        network: this.network,
       });
       this.controllers = new Controllers(this.store, this.kubelet, this.events);
     }
@@ -1089,7 +1095,8 @@ export class SimApiServer {
 
 /** Starts a simulated cluster on 127.0.0.1:<random port> and writes a kubeconfig pointing at it. */
 export async function startSimCluster(opts: SimClusterOptions = {}): Promise<SimCluster> {
-  const api = new SimApiServer(opts);
+  const lease = await leaseNetwork();
+  const api = new SimApiServer(opts, lease.net);
   const port = await api.listen();
   const url = `http://127.0.0.1:${port}`;
   const dir = mkdtempSync(join(tmpdir(), 'kube-sim-'));
@@ -1126,8 +1133,10 @@ export async function startSimCluster(opts: SimClusterOptions = {}): Promise<Sim
     kubeconfigPath,
     store: api.store,
     clusterDns: api.kubelet?.clusterDnsAvailable ?? false,
+    network: lease.net,
     async close() {
       await api.close();
+      await lease.release();
       rmSync(dir, { recursive: true, force: true });
     },
   };
