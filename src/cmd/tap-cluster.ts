@@ -10,7 +10,6 @@
 import { createServer } from 'node:http';
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ApiClient } from '../api/client.ts';
 import { listen } from '../api/server.ts';
 import { getPath, type ConfigTree } from '../config/load.ts';
 import { applyRelease } from '../kube/apply.ts';
@@ -21,7 +20,7 @@ import { READY_TIMEOUT_MS, waitForRelease } from '../kube/ready.ts';
 import { formatTargets, previewTargets } from '../kube/targets-preview.ts';
 import { targetSelectionFromConfig } from '../kube/targets.ts';
 import { ExitCode, KsError } from '../util/errors.ts';
-import { openLiveView, type LiveView } from './tap-view.ts';
+import { openInBrowser, openTapView, type LiveView, type TapTerminal } from './tap-view.ts';
 import { validateTap } from './tap-runner.ts';
 import type { UiModule } from './ui-loader.ts';
 import { resolveConfig } from './context.ts';
@@ -89,27 +88,16 @@ export function progressWriter(
   return (line) => stderr.write(`kubeshark: ${line}\n`);
 }
 
-export interface TapClusterOptions {
+export interface TapClusterOptions extends TapTerminal {
   config: ConfigTree;
   kube: KubeConfigOptions;
   version: string;
-  /** KFL for the terminal ('' = everything). */
-  filter: string;
-  output: 'table' | 'jsonl';
-  quiet: boolean;
   /** Progress lines (deploying, pods); absent: none. */
   progress?: (line: string) => void;
   /** Readiness timeout (default READY_TIMEOUT_MS). */
   timeoutMs?: number;
   /** List the targeted pods and stop. */
   dryRun: boolean;
-  stdout: Writable;
-  stderr: Writable;
-  /** Ctrl-C / SIGTERM. */
-  until: Promise<unknown>;
-  openBrowser?: (url: string) => Promise<unknown>;
-  loadUi?: () => Promise<UiModule>;
-  tty?: { stdin?: NodeJS.ReadStream; stdout?: NodeJS.WriteStream };
   /** Called once with the proxy (tests count starts and reach it). */
   onProxy?: (p: FrontProxy) => void;
 }
@@ -201,24 +189,8 @@ export async function runTapCluster(o: TapClusterOptions): Promise<TapClusterRes
     });
     proxy.events.on('error', (e) => problem(`port-forward: ${e.message}`));
 
-    view = await openLiveView({
-      client: new ApiClient(url),
-      url,
-      filter: o.filter,
-      output: o.output,
-      stdout: o.stdout,
-      stderr: o.stderr,
-      loadUi: o.loadUi,
-      tty: o.tty,
-      reconnect: true,
-    });
-    if (o.openBrowser) {
-      o.openBrowser(url).catch((e: unknown) =>
-        problem(
-          `could not open a browser (${e instanceof Error ? e.message : String(e)}); open ${url}`,
-        ),
-      );
-    }
+    view = await openTapView(url, o, { reconnect: true });
+    openInBrowser(url, o.openBrowser, problem);
     await view.run(o.until);
     await view.finish();
     return { url, exitCode: ExitCode.ok };

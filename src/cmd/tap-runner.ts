@@ -9,8 +9,6 @@
  * run the real servers in-process without a terminal, a browser or privileges.
  */
 import { checkCaptureFile } from '../tap/capture/open.ts';
-import type { Writable } from 'node:stream';
-import { ApiClient } from '../api/client.ts';
 import { KflCompiler } from '../api/kfl.ts';
 import type { ConfigTree } from '../config/load.ts';
 import { createFront, type Front } from '../front/server.ts';
@@ -20,14 +18,13 @@ import { createWorker, fileSource, type Worker, type WorkerSource } from '../wor
 import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
 import type { Entry } from '../entry/model.ts';
-import type { UiModule } from './ui-loader.ts';
-import { openLiveView, type LiveView } from './tap-view.ts';
+import { openInBrowser, openTapView, type LiveView, type TapTerminal } from './tap-view.ts';
 
 export { TAP_JSONL_MAX_PENDING_BYTES } from './tap-view.ts';
 /** How long to wait for the live stream to reach the worker before replay starts anyway. */
 export const TAP_STREAM_READY_TIMEOUT_MS = 5000;
 
-export interface TapLocalOptions {
+export interface TapLocalOptions extends TapTerminal {
   /** Capture files to replay (`--pcap`); empty with `live`. */
   files: string[];
   /**
@@ -35,26 +32,12 @@ export interface TapLocalOptions {
    * capture module's errors (no tcpdump, no privilege…) pass through before the URL is printed.
    */
   live?: (ownPort: number) => Promise<WorkerSource[]>;
-  /** KFL filter for the terminal output ('' = everything); the dashboard has its own. */
-  filter: string;
   host: string;
   /** 0 = any free port (the URL printed says which). */
   port: number;
-  output: 'table' | 'jsonl';
   /** Store directory kept after exit; undefined: a temporary one removed on exit. */
   storeDir?: string;
-  quiet: boolean;
   config: ConfigTree;
-  stdout: Writable;
-  stderr: Writable;
-  /** Stops the run (SIGINT/SIGTERM in the command). */
-  until: Promise<unknown>;
-  /** Opens the dashboard in a browser; absent: not opened. */
-  openBrowser?: (url: string) => Promise<unknown>;
-  /** The terminal UI (required for `table`). */
-  loadUi?: () => Promise<UiModule>;
-  /** Terminal streams for the table (default: the process's). */
-  tty?: { stdin?: NodeJS.ReadStream; stdout?: NodeJS.WriteStream };
 }
 
 export interface TapResult {
@@ -123,15 +106,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       say(`the dashboard is not built (npm run build); the API works`);
     await hub.ready;
 
-    view = await openLiveView({
-      client: new ApiClient(url),
-      url,
-      filter: o.filter,
-      output: o.output,
-      stdout: o.stdout,
-      stderr: o.stderr,
-      loadUi: o.loadUi,
-      tty: o.tty,
+    view = await openTapView(url, o, {
       // Until the stream's first status message: what the hub knows now.
       initialWorkers: {
         up: hub.workers().filter((x) => x.up).length,
@@ -158,13 +133,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
         else say(line);
       });
     }
-    if (o.openBrowser) {
-      o.openBrowser(url).catch((e: unknown) =>
-        problem(
-          `could not open a browser (${e instanceof Error ? e.message : String(e)}); open ${url}`,
-        ),
-      );
-    }
+    openInBrowser(url, o.openBrowser, problem);
 
     await v.run(o.until);
     await v.finish();

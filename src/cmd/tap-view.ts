@@ -6,7 +6,7 @@
  * pod replaced): `reconnect` reopens it instead of ending the run.
  */
 import type { Writable } from 'node:stream';
-import type { ApiClient, StreamHandle } from '../api/client.ts';
+import { ApiClient, type StreamHandle } from '../api/client.ts';
 import type { EntrySummary, StreamMessage } from '../api/types.ts';
 import { KsError } from '../util/errors.ts';
 import type { LiveTableHandle } from '../ui/index.ts';
@@ -52,6 +52,57 @@ export interface LiveView {
   finish(): Promise<void>;
   /** Closes the stream and the table. Idempotent. */
   close(): void;
+}
+
+/** What a `tap` run's live view takes besides the URL, local or cluster mode alike. */
+export type TapViewOptions = Pick<
+  LiveViewOptions,
+  'filter' | 'output' | 'stdout' | 'stderr' | 'loadUi' | 'tty'
+>;
+
+/** The terminal side of a `tap` run's options, local (tap-runner) or cluster (tap-cluster). */
+export interface TapTerminal extends TapViewOptions {
+  quiet: boolean;
+  /** Stops the run (SIGINT/SIGTERM in the command). */
+  until: Promise<unknown>;
+  /** Opens the dashboard in a browser; absent: not opened. */
+  openBrowser?: (url: string) => Promise<unknown>;
+}
+
+/** openLiveView on the dashboard at `url` (its API client included) for a `tap` run's terminal. */
+export function openTapView(
+  url: string,
+  t: TapViewOptions,
+  more: Pick<LiveViewOptions, 'initialWorkers' | 'reconnect'>,
+): Promise<LiveView> {
+  return openLiveView({
+    client: new ApiClient(url),
+    url,
+    filter: t.filter,
+    output: t.output,
+    stdout: t.stdout,
+    stderr: t.stderr,
+    loadUi: t.loadUi,
+    tty: t.tty,
+    ...more,
+  });
+}
+
+/**
+ * Opens the dashboard in a browser when `open` is given (`tap --open`), without waiting; a
+ * browser that cannot be started is a problem line with the URL to open by hand, not an error.
+ */
+export function openInBrowser(
+  url: string,
+  open: ((url: string) => Promise<unknown>) | undefined,
+  problem: (line: string) => void,
+): void {
+  if (!open) return;
+  open(url).catch((e: unknown) =>
+    problem(
+      `could not open a browser (${e instanceof Error ? e.message : String(e)}); open ${url}`,
+    ),
+  );
 }
 
 /** Opens the live stream and, for `table`, draws the table (its filter checked by /api/kfl). */

@@ -6,7 +6,13 @@
  * deletes the namespace only when it carries the release's labels — which it does only when we
  * created it. A pre-existing namespace (`default`, the user's `monitoring`…) is left alone.
  */
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import {
+  KubernetesObjectApi,
+  PatchStrategy,
+  type CoreV1Api,
+  type KubeConfig,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   COMPONENT_LABEL,
@@ -28,6 +34,16 @@ const TERMINATING_POLL_MS = 250;
 /** Selects every object of the release `name` (what `clean` deletes). */
 export function releaseSelector(name: string): string {
   return `${INSTANCE_LABEL}=${name},${MANAGED_BY_LABEL}=kubeshark`;
+}
+
+/** Every pod of the release `release` in `namespace` (errors pass through to the caller). */
+export async function listReleasePods(
+  core: CoreV1Api,
+  namespace: string,
+  release: string,
+): Promise<V1Pod[]> {
+  return (await core.listNamespacedPod({ namespace, labelSelector: releaseSelector(release) }))
+    .items;
 }
 
 /** Selects the pods of one component of the release (the Deployments' own selector). */

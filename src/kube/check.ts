@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { ApiClient } from '../api/client.ts';
 import type { K8sObject } from './manifests.ts';
-import { componentSelector, releaseSelector } from './apply.ts';
+import { componentSelector, listReleasePods } from './apply.ts';
 import { kubeError, loadKubeConfig, statusCode, type KubeConfigOptions } from './config.ts';
 import { startFrontProxy } from './portforward.ts';
 import { isPodReady, podSummary } from './ready.ts';
@@ -152,12 +152,7 @@ export async function runChecks(o: CheckOptions): Promise<CheckLine[]> {
   const core = kc.makeApiClient(CoreV1Api);
   let pods: V1Pod[];
   try {
-    pods = (
-      await core.listNamespacedPod({
-        namespace: o.namespace,
-        labelSelector: releaseSelector(o.release),
-      })
-    ).items;
+    pods = await listReleasePods(core, o.namespace, o.release);
   } catch (e) {
     say('pods', 'fail', kubeError(e, 'listing the release pods', server).message);
     return lines;

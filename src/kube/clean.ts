@@ -11,9 +11,11 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { K8sObject } from './manifests.ts';
+import { getPath, type ConfigTree } from '../config/load.ts';
+import { version } from '../util/version.ts';
+import { releaseObjects, type K8sObject } from './manifests.ts';
 import { createdByRelease, objectRef, releaseSelector } from './apply.ts';
-import { kubeError, statusCode } from './config.ts';
+import { kubeError, kubeOptionsOf, loadKubeConfig, statusCode } from './config.ts';
 
 export interface RemovedObject {
   kind: string;
@@ -118,6 +120,36 @@ export async function cleanRelease(o: CleanOptions): Promise<RemovedObject[]> {
     if (ns && createdByRelease(ns, o.release) && terminating !== 'Terminating') await remove(spec);
   }
   return removed;
+}
+
+/** What cleanConfiguredRelease removed, and from where (for its caller's message). */
+export interface ConfiguredClean {
+  removed: RemovedObject[];
+  release: string;
+  namespace: string;
+  /** The kubeconfig context used. */
+  context: string;
+}
+
+/**
+ * `clean` of the release a resolved config names (`tap.release.*`, the `kube.*` kubeconfig
+ * options): what `kubeshark clean` and MCP's stop_kubeshark both run.
+ */
+export async function cleanConfiguredRelease(
+  config: ConfigTree,
+  progress?: (line: string) => void,
+): Promise<ConfiguredClean> {
+  const { kc, context } = loadKubeConfig(kubeOptionsOf(config));
+  const namespace = getPath(config, 'tap.release.namespace') as string;
+  const release = getPath(config, 'tap.release.name') as string;
+  const removed = await cleanRelease({
+    kc,
+    objects: releaseObjects(config, { version: version() }),
+    release,
+    namespace,
+    progress,
+  });
+  return { removed, release, namespace, context };
 }
 
 const RANK: Record<string, number> = {

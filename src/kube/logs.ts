@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { ZipFile } from 'yazl';
-import { releaseSelector } from './apply.ts';
+import { listReleasePods } from './apply.ts';
 import { kubeError } from './config.ts';
 import { KsError } from '../util/errors.ts';
 
@@ -41,12 +41,7 @@ export async function collectLogs(o: LogsOptions): Promise<LogsReport> {
   const server = o.kc.getCurrentCluster()?.server;
   let pods: V1Pod[];
   try {
-    pods = (
-      await core.listNamespacedPod({
-        namespace: o.namespace,
-        labelSelector: releaseSelector(o.release),
-      })
-    ).items;
+    pods = await listReleasePods(core, o.namespace, o.release);
   } catch (e) {
     throw kubeError(e, `listing the pods of ${o.release} in ${o.namespace}`, server);
   }

@@ -7,7 +7,7 @@
  */
 import { getPath, setKey, type ConfigTree } from '../config/load.ts';
 import { applyRelease } from '../kube/apply.ts';
-import { cleanRelease } from '../kube/clean.ts';
+import { cleanConfiguredRelease } from '../kube/clean.ts';
 import { kubeOptionsOf, loadKubeConfig } from '../kube/config.ts';
 import { releaseObjects } from '../kube/manifests.ts';
 import { startFrontProxy } from '../kube/portforward.ts';
@@ -69,17 +69,10 @@ export function kubeLifecycle(config: ConfigTree): Lifecycle {
       return `Kubeshark ${release} is running in namespace ${namespace} (context ${context}); ${applied.length} objects applied (${changed} created or changed). Tools now answer from it.`;
     },
     async stop(o) {
-      const c = withRelease(o.releaseNamespace);
-      const { kc, context } = loadKubeConfig(kubeOptionsOf(c));
-      const namespace = getPath(c, 'tap.release.namespace') as string;
-      const release = getPath(c, 'tap.release.name') as string;
-      const removed = await cleanRelease({
-        kc,
-        objects: releaseObjects(c, { version: version() }),
-        release,
-        namespace,
-        progress: o.progress,
-      });
+      const { removed, release, namespace, context } = await cleanConfiguredRelease(
+        withRelease(o.releaseNamespace),
+        o.progress,
+      );
       return removed.length === 0
         ? `Nothing to remove: no object of release ${release} in namespace ${namespace} (context ${context}).`
         : `Removed ${removed.length} object(s) of release ${release} from namespace ${namespace} (context ${context}).`;

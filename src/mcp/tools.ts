@@ -90,6 +90,9 @@ const time = (what: string) =>
     .union([z.number(), z.string()])
     .optional()
     .describe(`${what}: Unix milliseconds or ISO-8601 UTC (2026-03-14T22:00:00Z)`);
+/** A page size: 1 to ENTRIES_MAX_LIMIT (the API's own cap), optional. */
+const limitParam = (what: string) =>
+  z.number().int().min(1).max(ENTRIES_MAX_LIMIT).optional().describe(what);
 const kfl = z
   .string()
   .optional()
@@ -147,6 +150,45 @@ function endpoint(e: { ip: string; port: number; name?: string; namespace?: stri
 
 function unavailableNote(u: string[] | undefined): string {
   return u && u.length > 0 ? `\nPartial answer: workers not answering: ${u.join(', ')}.` : '';
+}
+
+/**
+ * An answer gathered from the workers, some of which may not have answered (`unavailable`):
+ * the text gets the partial-answer note, the data `unavailable` last (only when there are such).
+ */
+function partialAnswer(
+  text: string,
+  data: Record<string, unknown>,
+  unavailable: string[] | undefined,
+): ToolOutput {
+  return {
+    text: text + unavailableNote(unavailable),
+    data: { ...data, ...(unavailable ? { unavailable } : {}) },
+  };
+}
+
+/** A page of `key`: the query, how many match, the list returned and how many more there are. */
+function pageData(
+  kfl: unknown,
+  total: number,
+  key: string,
+  list: readonly unknown[],
+): Record<string, unknown> {
+  return { kfl, total, returned: list.length, more: Math.max(0, total - list.length), [key]: list };
+}
+
+/**
+ * A table whose rows are cut where they pass `maxBytes` (default the text cap): its header and
+ * the rows kept as one text ('' when none is kept), and how many rows were kept.
+ */
+function boundedTable(
+  head: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  maxBytes?: number,
+): { text: string; kept: number } {
+  const lines = table(head, rows).split('\n');
+  const body = boundedJoin(lines.slice(1), '\n', maxBytes);
+  return { text: body.kept > 0 ? `${lines[0]!}\n${body.text}` : '', kept: body.kept };
 }
 
 /** A KFL view's `timestamp` (ISO with µs) → µs. */
@@ -311,13 +353,7 @@ const listApiCalls = tool({
     'L7 API calls (HTTP, gRPC, DNS, Redis, Kafka, SQL…) matching a KFL filter, newest first, with ids to drill into with get_api_call. Narrow with kfl and start/end rather than raising limit.',
   inputSchema: {
     kfl,
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(ENTRIES_MAX_LIMIT)
-      .optional()
-      .describe(`calls returned (default ${MCP_DEFAULT_LIMIT}, max ${ENTRIES_MAX_LIMIT})`),
+    limit: limitParam(`calls returned (default ${MCP_DEFAULT_LIMIT}, max ${ENTRIES_MAX_LIMIT})`),
     format,
     start: time('window start'),
     end: time('window end (exclusive)'),
@@ -357,13 +393,12 @@ const listApiCalls = tool({
         'STATUS',
         'ELAPSED',
       ];
-      const lines = table(head, rows).split('\n');
-      const body = boundedJoin(lines.slice(1), '\n', MCP_MAX_TEXT_BYTES - 2048);
+      const body = boundedTable(head, rows, MCP_MAX_TEXT_BYTES - 2048);
       const shown = body.kept;
       const more = total - shown;
       const text = [
         `${total} call(s) match${q ? ` \`${page.kfl.kfl2}\`` : ''}${page.kfl.note ? ` (${page.kfl.note})` : ''}; ${shown} shown, newest first.`,
-        ...(shown > 0 ? [lines[0]!, body.text] : []),
+        body.text,
         ...(more > 0
           ? [
               `… ${more} more — narrow with kfl (e.g. add \`&& status_code >= 500\`) or start/end${shown < page.entries.length ? ' (text cut at the size cap)' : ''}.`,
@@ -373,17 +408,11 @@ const listApiCalls = tool({
       ]
         .filter((l) => l !== '')
         .join('\n');
-      return {
-        text: text + unavailableNote(page.unavailable),
-        data: {
-          kfl: page.kfl,
-          total,
-          returned: page.entries.length,
-          more: Math.max(0, total - page.entries.length),
-          calls: page.entries.map(callRow),
-          ...(page.unavailable ? { unavailable: page.unavailable } : {}),
-        },
-      };
+      return partialAnswer(
+        text,
+        pageData(page.kfl, total, 'calls', page.entries.map(callRow)),
+        page.unavailable,
+      );
     }
     const page = await api.entries({ q, limit, view: 'full', count: true, ...w });
     const total = page.total ?? page.entries.length;
@@ -394,22 +423,14 @@ const listApiCalls = tool({
     const body = boundedJoin(parts, '\n');
     const cut = page.entries.length - body.kept;
     const more = total - body.kept;
-    return {
-      text:
-        `${total} call(s) match; ${body.kept} shown (KFL JSON views plus timestamp_ms, one per line, newest first):\n${body.text}` +
+    return partialAnswer(
+      `${total} call(s) match; ${body.kept} shown (KFL JSON views plus timestamp_ms, one per line, newest first):\n${body.text}` +
         (more > 0
           ? `\n… ${more} more${cut > 0 ? ` (${cut} cut at the ${bytes(MCP_MAX_TEXT_BYTES)} cap)` : ''} — narrow with kfl or start/end.`
-          : '') +
-        unavailableNote(page.unavailable),
-      data: {
-        kfl: page.kfl,
-        total,
-        returned: body.kept,
-        more: Math.max(0, more),
-        calls: views.slice(0, body.kept),
-        ...(page.unavailable ? { unavailable: page.unavailable } : {}),
-      },
-    };
+          : ''),
+      pageData(page.kfl, total, 'calls', views.slice(0, body.kept)),
+      page.unavailable,
+    );
   },
 });
 
@@ -602,9 +623,9 @@ const getApiStats = tool({
     ]
       .filter((l, i) => l !== '' || i === 2)
       .join('\n');
-    return {
-      text: text + unavailableNote(res.unavailable),
-      data: {
+    return partialAnswer(
+      text,
+      {
         kfl: res.kfl,
         group_by: groupBy,
         window: {
@@ -617,9 +638,9 @@ const getApiStats = tool({
         groups: groups.map(shape),
         failing_groups: failing.map(shape),
         more_groups: r.groups.length - groups.length,
-        ...(res.unavailable ? { unavailable: res.unavailable } : {}),
       },
-    };
+      res.unavailable,
+    );
   },
 });
 
@@ -767,13 +788,7 @@ const listL4Flows = tool({
     ns: z.string().optional().describe('flows touching this namespace'),
     pod: z.string().optional().describe('flows touching this pod'),
     svc: z.string().optional().describe('flows touching this service'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(ENTRIES_MAX_LIMIT)
-      .optional()
-      .describe(`flows or groups returned (default ${MCP_DEFAULT_LIMIT})`),
+    limit: limitParam(`flows or groups returned (default ${MCP_DEFAULT_LIMIT})`),
   },
   async run(args, ctx) {
     const api = await ctx.api();
@@ -812,16 +827,16 @@ const listL4Flows = tool({
           ]),
         ),
       ].join('\n');
-      return {
-        text: text + unavailableNote(res.unavailable),
-        data: {
+      return partialAnswer(
+        text,
+        {
           kfl: res.kfl,
           aggregate: args.aggregate,
           totals: res.l4.totals,
           groups: top.map(l4GroupData),
-          ...(res.unavailable ? { unavailable: res.unavailable } : {}),
         },
-      };
+        res.unavailable,
+      );
     }
     const page = await api.entries({ q, limit, view: 'full', count: true });
     const total = page.total ?? page.entries.length;
@@ -862,7 +877,7 @@ const listL4Flows = tool({
       f.retransmissions,
       duration(f.duration_us),
     ]);
-    const lines = table(
+    const body = boundedTable(
       [
         'ID',
         'NODE',
@@ -876,27 +891,16 @@ const listL4Flows = tool({
         'DURATION',
       ],
       rows,
-    ).split('\n');
-    const body = boundedJoin(lines.slice(1), '\n');
+    );
     const more = total - body.kept;
     const text = [
       `${total} L4 record(s) match \`${q}\`; ${body.kept} shown, newest first. (Workers store a record per connection without L7 entries, or every one with --l4.)`,
-      ...(body.kept > 0 ? [lines[0]!, body.text] : []),
+      body.text,
       more > 0 ? `… ${more} more — narrow with ip/ns/pod/svc/l4proto, or use aggregate.` : '',
     ]
       .filter((l) => l !== '')
       .join('\n');
-    return {
-      text: text + unavailableNote(page.unavailable),
-      data: {
-        kfl: page.kfl,
-        total,
-        returned: flows.length,
-        more: Math.max(0, total - flows.length),
-        flows,
-        ...(page.unavailable ? { unavailable: page.unavailable } : {}),
-      },
-    };
+    return partialAnswer(text, pageData(page.kfl, total, 'flows', flows), page.unavailable);
   },
 });
 
@@ -946,17 +950,17 @@ const l4Summary = tool({
       `Cross-namespace (${cross.length}):`,
       cross.length > 0 ? table(head, cross.map(row)) : '(none)',
     ].join('\n');
-    return {
-      text: text + unavailableNote(byPod.unavailable),
-      data: {
+    return partialAnswer(
+      text,
+      {
         totals: t,
         top_by_bytes: topBytes.map(l4GroupData),
         top_by_packets: topPackets.map(l4GroupData),
         by_namespace: (byNs.top ?? []).map(l4GroupData),
         cross_namespace: cross.map(l4GroupData),
-        ...(byPod.unavailable ? { unavailable: byPod.unavailable } : {}),
       },
-    };
+      byPod.unavailable,
+    );
   },
 });
 
@@ -1016,6 +1020,13 @@ function identityOf(ep: SeenEndpoint, ts: number): Identity {
   };
 }
 
+interface SeenIdentities {
+  ips: Map<string, Identity>;
+  scanned: number;
+  complete: boolean;
+  unavailable?: string[];
+}
+
 /**
  * Identities seen in traffic: the newest MCP_IDENTITY_SCAN_MAX entries matching `q` (up to `end`),
  * newest identity per IP. The workers resolved them when they captured (Kubernetes informers,
@@ -1025,12 +1036,7 @@ async function seenIdentities(
   api: ApiClient,
   q: string,
   end: number | undefined,
-): Promise<{
-  ips: Map<string, Identity>;
-  scanned: number;
-  complete: boolean;
-  unavailable?: string[];
-}> {
+): Promise<SeenIdentities> {
   const ips = new Map<string, Identity>();
   let cursor: string | undefined;
   let scanned = 0;
@@ -1089,6 +1095,29 @@ function regexOf(s: string | undefined): RegExp | undefined {
   }
 }
 
+/** seenIdentities as of the `timestamp` parameter (that instant included; absent: now). */
+async function identitiesAsOf(
+  api: ApiClient,
+  q: string,
+  timestamp: number | string | undefined,
+): Promise<SeenIdentities> {
+  const at = usOfParam('timestamp', timestamp);
+  return seenIdentities(api, q, at === undefined ? undefined : at + 1);
+}
+
+/** A list_workloads / list_ips answer: `data` plus how much of the traffic was scanned. */
+function identityAnswer(
+  text: string,
+  data: Record<string, unknown>,
+  seen: SeenIdentities,
+): ToolOutput {
+  return partialAnswer(
+    text,
+    { ...data, scanned_entries: seen.scanned, complete: seen.complete },
+    seen.unavailable,
+  );
+}
+
 function scanNote(r: { scanned: number; complete: boolean }): string {
   return r.complete
     ? `(from ${r.scanned} entries: every identity seen in the captured traffic)`
@@ -1120,8 +1149,7 @@ const listWorkloads = tool({
         ? `${lit(args.name)} in pods || ${lit(args.name)} in services || src.name == ${lit(args.name)} || dst.name == ${lit(args.name)}`
         : undefined,
     );
-    const at = usOfParam('timestamp', args.timestamp);
-    const seen = await seenIdentities(api, q, at === undefined ? undefined : at + 1);
+    const seen = await identitiesAsOf(api, q, args.timestamp);
     const re = regexOf(args.name_regex);
     const workloads = new Map<
       string,
@@ -1183,15 +1211,7 @@ const listWorkloads = tool({
             ),
             'Filter their traffic with KFL, e.g. `dst.ip == "<ip>"` or `dst.pod.name == "<name>"`.',
           ].join('\n');
-    return {
-      text: text + unavailableNote(seen.unavailable),
-      data: {
-        workloads: list,
-        scanned_entries: seen.scanned,
-        complete: seen.complete,
-        ...(seen.unavailable ? { unavailable: seen.unavailable } : {}),
-      },
-    };
+    return identityAnswer(text, { workloads: list }, seen);
   },
 });
 
@@ -1217,8 +1237,7 @@ const listIps = tool({
         ? args.namespaces.map((n) => `${lit(n)} in namespaces`).join(' || ')
         : undefined,
     );
-    const at = usOfParam('timestamp', args.timestamp);
-    const seen = await seenIdentities(api, q, at === undefined ? undefined : at + 1);
+    const seen = await identitiesAsOf(api, q, args.timestamp);
     const re = regexOf(args.name_regex);
     const list = [...seen.ips.values()]
       .filter((id) => (args.ip ? id.ip === args.ip : true))
@@ -1249,16 +1268,7 @@ const listIps = tool({
           ]
             .filter((l) => l !== '')
             .join('\n');
-    return {
-      text: text + unavailableNote(seen.unavailable),
-      data: {
-        ips: shown,
-        total: list.length,
-        scanned_entries: seen.scanned,
-        complete: seen.complete,
-        ...(seen.unavailable ? { unavailable: seen.unavailable } : {}),
-      },
-    };
+    return identityAnswer(text, { ips: shown, total: list.length }, seen);
   },
 });
 
