@@ -8,7 +8,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeIdentityTable, type KubeKind, type KubeObject } from '../enrich/kube-table.ts';
 import type { Resolver } from '../enrich/types.ts';
-import type { Entry } from '../entry/model.ts';
+import type { WorkerCluster } from '../worker/run.ts';
+import { slimIdentityObject } from './slim.ts';
 import { watchResource, type InformerStats, type InformerSubscription } from './informer.ts';
 import { flowFilter, historyLocator, type TargetSelection } from './targets.ts';
 
@@ -51,6 +52,8 @@ export function startKubeIdentity(
       kc,
       {
         path,
+        // Only what the table reads: a large cluster's pods stay small in every worker.
+        transform: slimIdentityObject,
         ...(opts.backoffInitialMs !== undefined && { backoffInitialMs: opts.backoffInitialMs }),
         ...(opts.backoffMaxMs !== undefined && { backoffMaxMs: opts.backoffMaxMs }),
         ...(opts.watchTimeoutS !== undefined && { watchTimeoutS: opts.watchTimeoutS }),
@@ -77,16 +80,8 @@ export function startKubeIdentity(
   };
 }
 
-/** What `kubeshark worker --kube` hands the worker (src/worker/run.ts WorkerCluster). */
-export interface WorkerCluster {
-  resolver: Resolver;
-  /** Pod targeting: false drops the entry (counted by the worker). */
-  filter: (e: Entry) => boolean;
-  synced: Promise<void>;
-  /** One line for the start message. */
-  describe(): string;
-  stop(): Promise<void>;
-}
+/** What `kubeshark worker --kube` hands the worker: the worker's own interface, not a copy. */
+export type { WorkerCluster };
 
 /** Identity + targeting for the worker on `node`. */
 export function startWorkerCluster(

@@ -10,7 +10,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { findResource, startSimCluster, type KObj } from '../../test/kube-sim/index.ts';
-import { Informer, TokenBucket, watchResource, type InformerHandlers } from './informer.ts';
+import {
+  INFORMER_LIST_PAGE,
+  Informer,
+  TokenBucket,
+  watchResource,
+  type InformerHandlers,
+} from './informer.ts';
 
 const CM = findResource('', 'v1', 'configmaps')!;
 
@@ -195,6 +201,47 @@ test('watchResource: one informer per resource, a late subscriber gets the curre
     const s3 = watchResource(kc, { path: '/api/v1/configmaps' }, mirror().h);
     assert.notEqual(s3.informer, s1.informer, 'a stopped informer is not reused');
     await s3.stop();
+  } finally {
+    await sim.close();
+  }
+});
+
+test('the first LIST is paged (limit/continue) and transformed page by page', async () => {
+  const sim = await startSimCluster({ controllers: false });
+  try {
+    const n = INFORMER_LIST_PAGE * 2 + 37;
+    for (let i = 0; i < n; i++)
+      sim.store.create(
+        CM,
+        cm('default', `c-${String(i).padStart(5, '0')}`, { big: 'x'.repeat(200) }),
+      );
+    // The API server pages as asked: a continue token while more remain.
+    const first = (await (
+      await fetch(`${sim.url}/api/v1/namespaces/default/configmaps?limit=${INFORMER_LIST_PAGE}`)
+    ).json()) as { items: unknown[]; metadata: { continue?: string } };
+    assert.equal(first.items.length, INFORMER_LIST_PAGE);
+    assert.ok(first.metadata.continue);
+    const m = mirror();
+    let transformed = 0;
+    const inf = new Informer<KObj>(kubeConfigAt(sim.url), {
+      path: '/api/v1/namespaces/default/configmaps',
+      transform: function dropData(o) {
+        transformed++;
+        const { data: _drop, ...rest } = o as KObj;
+        return rest as KObj;
+      },
+    });
+    inf.subscribe(m.h);
+    await inf.synced;
+    assert.equal(m.objs.size, n, 'every page arrived');
+    assert.equal(transformed, n);
+    assert.equal(m.objs.get('c-00000')!.data, undefined, 'consumers see transformed objects');
+    assert.equal(inf.stats().lists, 1, 'one LIST, however many pages');
+    // Watch events go through the transform too.
+    sim.store.create(CM, cm('default', 'late', { big: 'y' }));
+    await until('the watched object', () => m.objs.has('late'));
+    assert.equal(m.objs.get('late')!.data, undefined);
+    await inf.stop();
   } finally {
     await sim.close();
   }

@@ -65,6 +65,12 @@ export interface InformerOptions {
   limiter?: TokenBucket;
   /** Problems (reconnections, errors). */
   log?: (line: string) => void;
+  /**
+   * Applied to every object as it arrives, before it is cached or handed on (client-go's
+   * SetTransform): keep only what the consumers read, so the cache of a large cluster stays
+   * small. Informers are shared by path, selectors and this function's name.
+   */
+  transform?: (o: WatchedObject) => WatchedObject;
 }
 
 export interface InformerStats {
@@ -81,6 +87,9 @@ export interface InformerStats {
   failures: number;
   lastError?: string;
 }
+
+/** Objects per LIST page (`limit`; the API server's continue token fetches the next). */
+export const INFORMER_LIST_PAGE = 500;
 
 /** A token bucket: `take()` waits until a call is allowed (`qps` per second, `burst` at once). */
 export class TokenBucket {
@@ -319,25 +328,42 @@ export class Informer<T extends WatchedObject = WatchedObject> {
   private async relist(): Promise<void> {
     await (this.opts.limiter ?? kubeListLimiter).take(this.abort.signal);
     if (this.stopped) return;
-    const res = await kubeGet(
-      this.kc,
-      this.opts.path,
-      { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector },
-      this.abort.signal,
-    );
-    if (res.statusCode !== 200) throw await apiError(res, `list ${this.opts.path}`);
-    const list = JSON.parse(await readBody(res)) as {
-      metadata?: { resourceVersion?: string };
-      items?: T[] | null;
-    };
+    // Paged (limit/continue, as client-go's reflector): one page of raw JSON at a time, each
+    // object transformed before the next page is read, so a large cluster's first LIST never
+    // holds every full object at once.
+    const t = this.opts.transform;
+    const items: T[] = [];
+    let rv = '';
+    let cont: string | undefined;
+    do {
+      const res = await kubeGet(
+        this.kc,
+        this.opts.path,
+        {
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          limit: String(INFORMER_LIST_PAGE),
+          continue: cont,
+        },
+        this.abort.signal,
+      );
+      if (res.statusCode !== 200) throw await apiError(res, `list ${this.opts.path}`);
+      const page = JSON.parse(await readBody(res)) as {
+        metadata?: { resourceVersion?: string; continue?: string };
+        items?: T[] | null;
+      };
+      for (const o of page.items ?? []) items.push(t ? (t(o) as T) : o);
+      rv = page.metadata?.resourceVersion ?? rv;
+      cont = page.metadata?.continue || undefined;
+    } while (cont && !this.stopped);
+    if (this.stopped) return;
     this.counters.lists++;
-    const items = list.items ?? [];
     this.objects.clear();
     for (const o of items) {
       const k = keyOf(o);
       if (k !== undefined) this.objects.set(k, o);
     }
-    this.rv = list.metadata?.resourceVersion ?? '';
+    this.rv = rv;
     const ts = Date.now() * 1000;
     for (const s of [...this.subs]) s.resync(items, ts);
     this.failures = 0;
@@ -417,8 +443,13 @@ export class Informer<T extends WatchedObject = WatchedObject> {
       type?: string;
       object?: T & { code?: number; message?: string };
     };
-    const obj = ev.object;
-    if (!obj) return undefined;
+    const raw = ev.object;
+    if (!raw) return undefined;
+    const t = this.opts.transform;
+    const obj =
+      t && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')
+        ? (t(raw) as typeof raw)
+        : raw;
     const ts = Date.now() * 1000;
     switch (ev.type) {
       case 'ADDED':
@@ -476,7 +507,7 @@ export function watchResource<T extends WatchedObject>(
     byKey = new Map();
     shared.set(kc, byKey);
   }
-  const key = `${opts.path}?l=${opts.labelSelector ?? ''}&f=${opts.fieldSelector ?? ''}`;
+  const key = `${opts.path}?l=${opts.labelSelector ?? ''}&f=${opts.fieldSelector ?? ''}&t=${opts.transform?.name ?? ''}`;
   let inf = byKey.get(key);
   if (!inf) {
     inf = new Informer(kc, opts);

@@ -949,17 +949,53 @@ export class SimApiServer {
     r: Route,
     match: (o: KObj) => boolean,
   ): void {
-    const items = this.store.list(r.res, r.ns).filter(match);
-    const rv = String(this.store.resourceVersion);
+    const q = new URL(req.url ?? '/', 'http://sim').searchParams;
+    const keyOf = (o: KObj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    // The stored objects, read-only; only what is sent is copied.
+    const limit = Number(q.get('limit') ?? 0);
+    const cont = q.get('continue');
+    const paged = !!cont || limit > 0;
+    let items = this.store.list(r.res, r.ns, false, !paged).filter(match);
+    let rv = String(this.store.resourceVersion);
+    // Pagination (limit/continue): pages in key order; the token carries the first page's
+    // resourceVersion and the last key sent. Simplified: later pages read the current state,
+    // not a snapshot at that resourceVersion.
+    let next: string | undefined;
+    let remaining = 0;
+    if (paged) {
+      const keyed = items.map((o) => [keyOf(o), o] as const);
+      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      items = keyed.map(([, o]) => o);
+      if (cont) {
+        let tok: { rv: string; after: string };
+        try {
+          tok = JSON.parse(Buffer.from(cont, 'base64url').toString()) as typeof tok;
+        } catch {
+          throw badRequest('continue key is not valid');
+        }
+        rv = tok.rv;
+        items = items.filter((o) => keyOf(o) > tok.after);
+      }
+      if (limit > 0 && items.length > limit) {
+        remaining = items.length - limit;
+        items = items.slice(0, limit);
+        next = Buffer.from(JSON.stringify({ rv, after: keyOf(items[items.length - 1]!) })).toString(
+          'base64url',
+        );
+      }
+    }
+    items = items.map((o) => structuredClone(o));
     const accept = req.headers.accept ?? '';
     if (accept.includes('as=Table')) {
-      const q = new URL(req.url ?? '/', 'http://sim').searchParams;
       return sendJson(res, 200, table(items, rv, q.get('includeObject') ?? 'Metadata'));
     }
     sendJson(res, 200, {
       kind: `${r.res.kind}List`,
       apiVersion: apiVersionOf(r.res),
-      metadata: { resourceVersion: rv },
+      metadata: {
+        resourceVersion: rv,
+        ...(next ? { continue: next, remainingItemCount: remaining } : {}),
+      },
       items,
     });
   }

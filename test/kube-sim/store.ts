@@ -85,18 +85,20 @@ export class Store {
     return o;
   }
 
-  list(res: ResourceDef, ns?: string): KObj[] {
+  /** Objects of a kind (copies; `clone = false`: the stored objects themselves, read-only). */
+  list(res: ResourceDef, ns?: string, clone = true, sort = true): KObj[] {
     const out: KObj[] = [];
     for (const { res: r, obj } of this.objects.values()) {
       if (r !== res) continue;
       if (ns !== undefined && res.namespaced && obj.metadata.namespace !== ns) continue;
-      out.push(structuredClone(obj));
+      out.push(clone ? structuredClone(obj) : obj);
     }
-    out.sort((a, b) =>
-      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
-        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
-      ),
-    );
+    if (sort)
+      out.sort((a, b) =>
+        `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+          `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+        ),
+      );
     return out;
   }
 
