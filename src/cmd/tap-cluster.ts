@@ -37,7 +37,7 @@ export function withKubeOptions(cmd: Command): Command {
   return cmd
     .option(
       '--kubeconfig <path>',
-      'kubeconfig file (kube.configPath; default $KUBECONFIG, in-cluster, ~/.kube/config)',
+      'kubeconfig file (kube.configPath; default $KUBECONFIG, ~/.kube/config, in-cluster)',
     )
     .option('--context <name>', 'kubeconfig context (kube.context; default the current one)')
     .option(

@@ -1,6 +1,6 @@
 /**
  * Kubeconfig loading like kubectl (explicit path > KUBECONFIG list, first definition wins >
- * in-cluster service account > ~/.kube/config; --context), the errors naming what was tried, and
+ * ~/.kube/config > in-cluster service account; --context), the errors naming what was tried, and
  * client-node failures turned into readable KsErrors.
  */
 import { test } from 'node:test';
@@ -41,7 +41,7 @@ users:
   );
 }
 
-test('precedence: --kubeconfig > KUBECONFIG (merged, first wins) > in-cluster > ~/.kube/config', () => {
+test('precedence: --kubeconfig > KUBECONFIG (merged, first wins) > ~/.kube/config > in-cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ks-kc-'));
   try {
     const a = join(dir, 'a');
@@ -69,10 +69,15 @@ test('precedence: --kubeconfig > KUBECONFIG (merged, first wins) > in-cluster > 
     const beta = loadKubeConfig({ env: { KUBECONFIG: `${a}:${b}` }, context: 'beta', home });
     assert.equal(beta.server, 'https://beta:6443');
 
+    const inPod = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    // As kubectl: a ~/.kube/config wins over the pod's service account…
+    const homeInPod = loadKubeConfig({ env: inPod, serviceAccountDir: sa, home });
+    assert.equal(homeInPod.server, 'https://home:6443');
+    // …which is used when there is none.
     const inCluster = loadKubeConfig({
-      env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      env: inPod,
       serviceAccountDir: sa,
-      home,
+      home: join(dir, 'no-home'),
     });
     assert.equal(inCluster.source, 'in-cluster service account');
     assert.equal(inCluster.server, 'https://10.0.0.1:443');

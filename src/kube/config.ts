@@ -86,25 +86,25 @@ export function loadKubeConfig(o: KubeConfigOptions = {}): LoadedKubeConfig {
     const saDir = o.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
     const tokenFile = join(saDir, 'token');
     const home = join(o.home ?? homedir(), '.kube', 'config');
-    if (env.KUBERNETES_SERVICE_HOST && existsSync(tokenFile)) {
+    // kubectl's order: ~/.kube/config, then the pod's service account.
+    if (existsSync(home)) {
+      loadFiles([home], '');
+    } else if (env.KUBERNETES_SERVICE_HOST && existsSync(tokenFile)) {
       loadInCluster(kc, env, saDir);
       source = 'in-cluster service account';
     } else {
       tried.push(
         `--kubeconfig (not given)`,
         `KUBECONFIG (not set)`,
+        home,
         env.KUBERNETES_SERVICE_HOST
           ? `in-cluster (${tokenFile} missing)`
           : 'in-cluster (KUBERNETES_SERVICE_HOST not set)',
-        home,
       );
-      if (!existsSync(home)) {
-        throw new KsError(
-          'KS_ERR_KUBECONFIG',
-          `no kubeconfig found; tried ${tried.join(', ')}. Point --kubeconfig or KUBECONFIG at one`,
-        );
-      }
-      loadFiles([home], '');
+      throw new KsError(
+        'KS_ERR_KUBECONFIG',
+        `no kubeconfig found; tried ${tried.join(', ')}. Point --kubeconfig or KUBECONFIG at one`,
+      );
     }
   }
   if (o.context) {
