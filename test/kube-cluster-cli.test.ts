@@ -16,14 +16,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { defaultConfig, setKey } from '../src/config/load.ts';
 import { runTapCluster } from '../src/cmd/tap-cluster.ts';
 import { loadUi } from '../src/cmd/ui-loader.ts';
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
-import { findResource, RESOURCES, startSimCluster, type SimCluster } from './kube-sim/index.ts';
-import { fakeComponentDeployment, freePort } from './helpers/fake-release.ts';
+import { findResource, startSimCluster, type SimCluster } from './kube-sim/index.ts';
+import { fakeComponentDeployment, freePort, labelled } from './helpers/fake-release.ts';
+import { FakeTerminal, fakeKeyboard } from './helpers/fake-terminal.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'kshome-'));
@@ -36,20 +37,6 @@ async function ks(args: string[], env: Record<string, string> = {}) {
     reject: false,
     timeout: 60_000,
   });
-}
-
-/** Objects carrying the release's instance label, as `Kind ns/name`. */
-function labelled(sim: SimCluster): string[] {
-  const out: string[] = [];
-  for (const r of RESOURCES) {
-    for (const o of sim.store.list(r)) {
-      const l = (o.metadata.labels ?? {}) as Record<string, string>;
-      if (l['app.kubernetes.io/instance'] === 'kubeshark') {
-        out.push(`${r.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
-      }
-    }
-  }
-  return out.sort();
 }
 
 function addPod(sim: SimCluster, namespace: string, name: string, ip: string): void {
@@ -521,31 +508,6 @@ if (role === 'front') {
 }
 srv.listen(port, '0.0.0.0');
 `;
-
-/** A terminal's output side: records everything, 100×30. */
-class FakeTerminal extends Writable {
-  text = '';
-  readonly isTTY = true;
-  columns = 100;
-  rows = 30;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-  plain(): string {
-    // eslint-disable-next-line no-control-regex
-    return this.text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
-  }
-}
-
-function fakeKeyboard(): NodeJS.ReadStream & PassThrough {
-  const s = new PassThrough() as unknown as NodeJS.ReadStream & PassThrough & { isTTY: boolean };
-  s.isTTY = true;
-  s.setRawMode = () => s;
-  s.ref = () => s;
-  s.unref = () => s;
-  return s;
-}
 
 test('tap runner in a cluster, table mode: deploy, ready, one proxy, the live table through it, q quits and leaves the release', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ks-table-'));

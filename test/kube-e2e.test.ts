@@ -10,10 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
+import { freePort } from './helpers/free-port.ts';
 import { root, startTap } from './helpers/tap-process.ts';
 import { call, ok, startMcp } from './mcp-kit.ts';
 
@@ -23,17 +23,6 @@ const IMAGE = 'ghcr.io/kubeshark-ts/kubeshark';
 const DEMO = join(root, 'test/kube-demo/demo.mjs');
 const RELEASE_NS = 'ks-e2e';
 const canRun = process.getuid?.() === 0 && existsSync(EXE);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function until<T>(
   what: string,

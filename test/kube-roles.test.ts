@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { EntriesResponse, Health, WorkersResponse } from '../src/api/types.ts';
 import { defaultConfig, setKey } from '../src/config/load.ts';
 import { createHub } from '../src/hub/hub.ts';
@@ -30,9 +30,8 @@ import {
   serializePcap,
 } from './helpers/pcap-rewrite.ts';
 import { Collector, SHOP, getJson } from './roles-kit.ts';
+import { runRole } from './helpers/role-process.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
 const POD = findResource('', 'v1', 'pods')!;
 const SVC = findResource('', 'v1', 'services')!;
 const NODE = findResource('', 'v1', 'nodes')!;
@@ -150,32 +149,6 @@ function shopCluster(sim: SimCluster): void {
   });
 }
 
-/** Starts a role process and resolves its first stdout line and the port in it. */
-async function start(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ proc: ResultPromise; line: string; port: number; stderr: () => string }> {
-  const proc = execa(process.execPath, [...cli, ...args], {
-    reject: false,
-    env,
-    buffer: { stdout: false, stderr: false },
-  });
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    void proc.then((r) => reject(new Error(`exited ${r.exitCode}: ${err}`)));
-  });
-  const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-  assert.ok(m, line);
-  return { proc, line, port: Number(m[1]), stderr: () => err };
-}
-
 type FullEntry = {
   node?: { name: string };
   local_node_name?: string;
@@ -239,8 +212,8 @@ test('worker --kube: each node keeps its targeted flows once, labelled from the 
       'tap.regex=^(web|api|agent)',
     ];
     const [a, b] = await Promise.all([
-      start(['worker', '--node', 'node-a', ...common], env),
-      start(['worker', '--node', 'node-b', ...common], env),
+      runRole(['worker', '--node', 'node-a', ...common], env),
+      runRole(['worker', '--node', 'node-b', ...common], env),
     ]);
     procs.push(a.proc, b.proc);
     const urlA = `http://127.0.0.1:${a.port}`;
@@ -395,7 +368,7 @@ test('hub --discover: worker pods join and leave the hub live, static workers st
     assert.equal(wState[0]!.url, `http://127.0.0.2:${port}`);
 
     // The command does the same from its config and KUBECONFIG.
-    const cliHub = await start(
+    const cliHub = await runRole(
       [
         'hub',
         '--discover',

@@ -6,14 +6,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createServer as createTcpServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { startSimCluster } from './kube-sim/index.ts';
 import type { SimCluster } from './kube-sim/index.ts';
+import { freePort } from './helpers/free-port.ts';
+import { kubectl } from './helpers/kubectl.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
 /** The image the pods run: its entrypoint is this Node binary. */
 const NODE_IMAGE = 'registry.sim/node';
 const WAIT_MS = 15_000;
@@ -125,30 +123,6 @@ async function eventsOf(
     `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${podName}`)}`,
   );
   return r.json.items as never;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-function kubectl(
-  c: SimCluster,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      [`--kubeconfig=${c.kubeconfigPath}`, ...args],
-      { timeout: 20_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
 }
 
 /** A tiny HTTP server (run as `node -e SERVER <host> <port>`) answering with its identity and env. */

@@ -15,8 +15,9 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig, CoreV1Api, Watch, PortForward } from '@kubernetes/client-node';
 import { startSimCluster } from './kube-sim/index.ts';
 import type { SimCluster } from './kube-sim/index.ts';
+import { freePort } from './helpers/free-port.ts';
+import { KUBECTL, kubectl as runKubectl, type KubectlRun } from './helpers/kubectl.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
 let sim: SimCluster;
 let dir: string;
 
@@ -35,24 +36,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectl(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      [`--kubeconfig=${sim.kubeconfigPath}`, ...args],
-      { timeout: 20_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function kubectl(...args: string[]): Promise<KubectlRun> {
+  return runKubectl(sim, ...args);
 }
 
 async function kubectlOk(...args: string[]): Promise<string> {
@@ -681,17 +666,7 @@ test('@kubernetes/client-node: CoreV1Api list/create and Watch work against the 
 
 test('controllers: Deployment → ReplicaSet → Ready pods, DaemonSet → one pod per node, GC on delete', async () => {
   const c = await startSimCluster({ nodes: ['n-a', 'n-b', 'n-c'] });
-  const k = (...args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        KUBECTL,
-        [`--kubeconfig=${c.kubeconfigPath}`, ...args],
-        { timeout: 20_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? 1 : 0, stdout, stderr });
-        },
-      );
-    });
+  const k = (...args: string[]): Promise<KubectlRun> => runKubectl(c, ...args);
   const ok = async (...args: string[]): Promise<string> => {
     const r = await k(...args);
     assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
@@ -816,14 +791,6 @@ spec:
     await c.close();
   }
 });
-
-async function freePort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 test('kubelet: container commands run as local processes with probes, logs, restarts and kill on delete', async () => {
   const c = await startSimCluster();

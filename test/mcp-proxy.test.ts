@@ -7,10 +7,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { componentSelector, releaseSelector } from '../src/kube/apply.ts';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
+import { freePort } from './helpers/free-port.ts';
 import { fails, ok, root, startMcp, type McpProcess } from './mcp-kit.ts';
 
 const RELEASE = 'kubeshark';
@@ -18,17 +18,6 @@ const NS = 'default';
 let sim: SimCluster;
 let mcp: McpProcess;
 let srvPort: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function frontPod(name: string): KObj {
   const labels = Object.fromEntries(

@@ -8,32 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { ApiClient } from '../src/api/client.ts';
 import { SHOP } from './roles-kit.ts';
+import { runRole, type RoleProcess } from './helpers/role-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
-
-/** Starts a role and resolves its first stdout line and the port in it. */
-async function start(args: string[]): Promise<{ proc: ResultPromise; line: string; port: number }> {
-  const proc = execa(process.execPath, [...cli, ...args], {
-    reject: false,
-    buffer: { stdout: false },
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    void proc.then((r) => reject(new Error(`exited ${r.exitCode}: ${String(r.stderr)}`)));
-  });
-  const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-  assert.ok(m, line);
-  return { proc, line, port: Number(m[1]) };
-}
 
 test('worker, hub and front as processes: one line each, work together, stop on a signal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'roles-cli-'));
@@ -41,9 +22,9 @@ test('worker, hub and front as processes: one line each, work together, stop on 
   const assets = join(dir, 'front');
   mkdirSync(assets);
   writeFileSync(join(assets, 'index.html'), '<!doctype html><title>ks</title>\n');
-  const procs: ResultPromise[] = [];
+  const procs: RoleProcess[] = [];
   try {
-    const w = await start([
+    const w = await runRole([
       'worker',
       '--pcap',
       SHOP,
@@ -58,14 +39,14 @@ test('worker, hub and front as processes: one line each, work together, stop on 
       '--metrics-port',
       '0',
     ]);
-    procs.push(w.proc);
+    procs.push(w);
     assert.match(
       w.line,
       /^kubeshark worker: node cli-node listening on http:\/\/127\.0\.0\.1:\d+ \(store .*store, replaying 1 file\(s\), metrics on :\d+\/metrics\)$/,
     );
     const metricsPort = Number(/metrics on :(\d+)/.exec(w.line)![1]);
     assert.ok(existsSync(join(store, 'LOCK')));
-    const h = await start([
+    const h = await runRole([
       'hub',
       '--port',
       '0',
@@ -75,12 +56,12 @@ test('worker, hub and front as processes: one line each, work together, stop on 
       '--set',
       `hub.workers=cli=http://127.0.0.1:${w.port}`,
     ]);
-    procs.push(h.proc);
+    procs.push(h);
     assert.match(
       h.line,
       /^kubeshark hub: listening on http:\/\/127\.0\.0\.1:\d+ \(1 worker\(s\)\)$/,
     );
-    const f = await start([
+    const f = await runRole([
       'front',
       '--port',
       '0',
@@ -91,7 +72,7 @@ test('worker, hub and front as processes: one line each, work together, stop on 
       '--assets',
       assets,
     ]);
-    procs.push(f.proc);
+    procs.push(f);
     assert.match(
       f.line,
       /^kubeshark front: listening on http:\/\/127\.0\.0\.1:\d+ \(API proxied to http/,
@@ -117,8 +98,8 @@ test('worker, hub and front as processes: one line each, work together, stop on 
     h.proc.kill('SIGINT');
     w.proc.kill('SIGTERM');
     for (const p of procs) {
-      const r = await p;
-      assert.equal(r.exitCode, 0, String(r.stderr));
+      const r = await p.proc;
+      assert.equal(r.exitCode, 0, p.stderr());
     }
     assert.ok(!existsSync(join(store, 'LOCK')), 'store closed');
     assert.ok(
@@ -126,7 +107,7 @@ test('worker, hub and front as processes: one line each, work together, stop on 
       'entries kept',
     );
   } finally {
-    for (const p of procs) p.kill('SIGKILL');
+    for (const p of procs) p.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -142,7 +123,7 @@ test('usage errors: a missing capture file, an unknown interface, a taken port',
   });
   assert.equal(live.exitCode, 2, 'a capture that cannot start fails the command');
   assert.match(live.stderr, /nosuchif0.*\[KS_ERR_CAPTURE_INTERFACE\]/s);
-  const w = await start(['worker', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0']);
+  const w = await runRole(['worker', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0']);
   try {
     const taken = await execa(
       process.execPath,

@@ -9,41 +9,15 @@ delete process.env.CONTINUOUS_INTEGRATION;
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { defaultConfig } from '../src/config/load.ts';
 import { runTapLocal } from '../src/cmd/tap-runner.ts';
 import { loadUi } from '../src/cmd/ui-loader.ts';
+import { FakeTerminal, fakeKeyboard } from './helpers/fake-terminal.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const demo = join(root, 'demo/shop.pcap');
-
-/** A terminal's output side: records everything, 100×30. */
-class FakeTerminal extends Writable {
-  text = '';
-  readonly isTTY = true;
-  columns = 100;
-  rows = 30;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-  /** What was drawn since `from`, without escape sequences. */
-  plain(from = 0): string {
-    // eslint-disable-next-line no-control-regex
-    return this.text.slice(from).replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
-  }
-}
-
-/** A terminal's input side in raw mode. */
-function fakeKeyboard(): NodeJS.ReadStream {
-  const s = new PassThrough() as unknown as NodeJS.ReadStream & { isTTY: boolean };
-  s.isTTY = true;
-  s.setRawMode = () => s;
-  s.ref = () => s;
-  s.unref = () => s;
-  return s;
-}
 
 async function waitFor(what: string, test: () => boolean, ms = 15_000): Promise<void> {
   const until = Date.now() + ms;

@@ -11,29 +11,14 @@ import { applyRelease, releaseSelector } from './apply.ts';
 import { cleanRelease } from './clean.ts';
 import { loadKubeConfig } from './config.ts';
 import { releaseObjects } from './manifests.ts';
-import { RESOURCES, startSimCluster, type SimCluster } from '../../test/kube-sim/index.ts';
+import { RESOURCES, startSimCluster } from '../../test/kube-sim/index.ts';
+import { labelled } from '../../test/helpers/fake-release.ts';
 
 function configFor(ns: string, extra: Record<string, unknown> = {}): ConfigTree {
   const c = defaultConfig();
   setKey(c, 'tap.release.namespace', ns, 'test', false);
   for (const [k, v] of Object.entries(extra)) setKey(c, k, v, 'test', false);
   return c;
-}
-
-/** Every stored object carrying the release labels, as `Kind ns/name`. */
-function labelled(sim: SimCluster): string[] {
-  const out: string[] = [];
-  for (const r of RESOURCES) {
-    for (const o of sim.store.list(r)) {
-      const l = (o.metadata.labels ?? {}) as Record<string, string>;
-      if (l['app.kubernetes.io/instance'] === 'kubeshark') {
-        out.push(
-          `${r.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`,
-        );
-      }
-    }
-  }
-  return out.sort();
 }
 
 test('apply twice: created, then all unchanged; a config change configures the ConfigMap and the workloads only', async () => {

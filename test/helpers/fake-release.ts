@@ -4,8 +4,7 @@
  * the release's (so selectors, clean and logs find them) whose pods run small Node programs
  * (a real HTTP server on the port the proxy forwards to, or anything else).
  */
-import { createServer } from 'node:net';
-import type { KObj } from '../kube-sim/index.ts';
+import { RESOURCES, type KObj, type SimCluster } from '../kube-sim/index.ts';
 import {
   COMPONENT_LABEL,
   INSTANCE_LABEL,
@@ -14,12 +13,23 @@ import {
   type Component,
 } from '../../src/kube/manifests.ts';
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
+export { freePort } from './free-port.ts';
+
+/**
+ * Every stored object carrying the instance label of the release `kubeshark`, sorted, as
+ * `Kind ns/name` (`Kind /name` when cluster-scoped): what apply created and clean must remove.
+ */
+export function labelled(sim: SimCluster): string[] {
+  const out: string[] = [];
+  for (const r of RESOURCES) {
+    for (const o of sim.store.list(r)) {
+      const l = (o.metadata.labels ?? {}) as Record<string, string>;
+      if (l[INSTANCE_LABEL] === 'kubeshark') {
+        out.push(`${r.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      }
+    }
+  }
+  return out.sort();
 }
 
 export function releaseLabels(component: Component, release = 'kubeshark'): Record<string, string> {
