@@ -222,7 +222,15 @@ test(
 
       // Ctrl-C: the proxy stops, the release stays.
       tap.child.kill('SIGINT');
-      const exit = await tap.exit;
+      const exit = await Promise.race([
+        tap.exit,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`tap did not exit 10 s after SIGINT:\n${tap!.stderr()}`)),
+            10_000,
+          ),
+        ),
+      ]);
       assert.equal(exit.code, 0, tap.stderr());
       assert.match(tap.stderr(), /kubeshark clean/);
       assert.match(await kubectl(sim, 'get', 'deploy', '-n', RELEASE_NS), /kubeshark-hub/);

@@ -357,3 +357,50 @@ test('a real crash loop: the timeout shows the last exit code and the last log l
     await sim.close();
   }
 });
+
+test('a release already ready at the first list: waitForRelease leaves no watch open (the process exits)', async () => {
+  // As a second `kubeshark tap` against a running release: readiness comes from the list, while
+  // the watches are still being opened. They must be closed too, or Ctrl-C never exits.
+  const sim = await startSimCluster({ controllers: false });
+  try {
+    for (const [name, c] of [
+      ['kubeshark-hub-1', 'hub'],
+      ['kubeshark-front-1', 'front'],
+    ] as const) {
+      sim.store.create(podsRes, releasePod(name, c));
+      setStatus(sim, name, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    }
+    const here = new URL('.', import.meta.url).pathname;
+    const script = [
+      `import { loadKubeConfig } from '${here}config.ts';`,
+      `import { waitForRelease } from '${here}ready.ts';`,
+      `const { kc } = loadKubeConfig({ kubeconfig: process.env.SIM_KUBECONFIG });`,
+      `const r = await waitForRelease({ kc, namespace: 'default', release: 'kubeshark', timeoutMs: 10000 });`,
+      `console.log('ready ' + r.hub.metadata.name);`,
+    ].join('\n');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, SIM_KUBECONFIG: sim.kubeconfigPath },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = await new Promise<number | null | 'hung'>((resolve) => {
+      const t = setTimeout(() => resolve('hung'), 15_000);
+      child.on('exit', (code) => {
+        clearTimeout(t);
+        resolve(code);
+      });
+    });
+    if (exited === 'hung') child.kill('SIGKILL');
+    assert.match(out, /ready kubeshark-hub-1/);
+    assert.equal(exited, 0, `the process did not exit by itself: ${out}`);
+  } finally {
+    await sim.close();
+  }
+});

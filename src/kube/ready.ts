@@ -178,7 +178,7 @@ export function watchPods(
     if (stopped) return;
     let gone = false;
     try {
-      controller = await watch.watch(
+      const c = await watch.watch(
         `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
         {
           labelSelector,
@@ -214,6 +214,11 @@ export function watchPods(
           later(() => void startWatch(), err ? backoff : 0);
         },
       );
+      // stop() may have run while the request was being opened (readiness from the list fires
+      // before the watch exists): it found no controller to abort, so abort here, or the open
+      // watch would keep the process alive after Ctrl-C.
+      if (stopped) c.abort();
+      else controller = c;
     } catch (e) {
       failed(e, `watching pods ${labelSelector} in ${namespace}`);
       later(() => void startWatch(), backoff);
