@@ -253,16 +253,10 @@ export async function buildTarball(version: string, out: string, binary: string)
 
 /** Every file under `dir`, `/`-separated and relative to it, sorted. */
 function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const ent of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else if (ent.isFile()) out.push(relative(dir, p).split(sep).join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .map((f) => f.split(sep).join('/'))
+    .sort();
 }
 
 /** The chart package: helm-chart/ under `kubeshark/`, Chart.yaml's version/appVersion set. */
