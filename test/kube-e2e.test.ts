@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
 import { freePort } from './helpers/free-port.ts';
+import { kubectl as runKubectl } from './helpers/kubectl.ts';
 import { root, startTap } from './helpers/tap-process.ts';
 import { call, ok, startMcp } from './mcp-kit.ts';
 
@@ -69,9 +70,11 @@ function demoService(name: string, port: number, protocol: 'TCP' | 'UDP'): KObj 
   } as KObj;
 }
 
+/** kubectl's output; a failing command fails the test with its stderr. */
 async function kubectl(sim: SimCluster, ...args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', ['--kubeconfig', sim.kubeconfigPath, ...args]);
-  return stdout;
+  const r = await runKubectl(sim, ...args);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 test(

@@ -41,6 +41,7 @@ const IDENTITY_KEYS: readonly IdentityKey[] = [
   'containerId',
   'node',
 ];
+const IS_IDENTITY_KEY: ReadonlySet<string> = new Set(IDENTITY_KEYS);
 
 /**
  * Per resolver: endpoint → its enriched copy. The pipeline gives all entries of a flow the same
@@ -78,9 +79,9 @@ function merged(ep: Endpoint, id: Identity): Endpoint {
   for (const k of ENDPOINT_ORDER) {
     const have = from[k];
     if (have !== undefined) out[k] = have;
-    else if (k !== 'ip' && k !== 'port' && k !== 'dns' && k !== 'resolution') {
-      const v = id[k];
-      if (v !== undefined) out[k] = copyValue(k, v);
+    else if (IS_IDENTITY_KEY.has(k)) {
+      const v = id[k as IdentityKey];
+      if (v !== undefined) out[k] = copyValue(k as IdentityKey, v);
     }
   }
   for (const k of Object.keys(from)) if (!KNOWN_KEYS.has(k)) out[k] = from[k];

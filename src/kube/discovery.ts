@@ -1,12 +1,13 @@
 /**
  * The hub finds its workers (`kubeshark hub --discover`): one watch on the release's worker pods
- * (labels app.kubernetes.io/component=worker, app.kubernetes.io/instance=<tap.release.name> in
+ * (the DaemonSet's own selector, `componentSelector(<tap.release.name>, 'worker')`, in
  * tap.release.namespace). Every Ready pod with an IP is a worker named after its node, reached at
  * `http://<podIP>:<tap.proxy.worker.srvPort>`. The consumer gets the whole set on every change.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { COMPONENT_LABEL, INSTANCE_LABEL } from './manifests.ts';
+import { componentSelector } from './apply.ts';
 import { watchResource, type InformerStats, type InformerSubscription } from './informer.ts';
+import { isPodReady } from './ready.ts';
 
 export interface DiscoveredWorker {
   /** The node the worker serves (`spec.nodeName`; the pod name while unscheduled). */
@@ -34,11 +35,6 @@ export interface WorkerDiscovery {
   stop(): Promise<void>;
 }
 
-/** The label selector of a release's worker pods. */
-export function workerSelector(release: string): string {
-  return `${COMPONENT_LABEL}=worker,${INSTANCE_LABEL}=${release}`;
-}
-
 interface PodFields {
   metadata?: { name?: string; creationTimestamp?: string | Date; deletionTimestamp?: unknown };
   spec?: { nodeName?: string };
@@ -52,10 +48,8 @@ interface PodFields {
 export function workersFromPods(pods: readonly PodFields[], port: number): DiscoveredWorker[] {
   const best = new Map<string, { w: DiscoveredWorker; created: number }>();
   for (const p of pods) {
-    if (p.metadata?.deletionTimestamp) continue;
-    const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     const ip = p.status?.podIP;
-    if (!ready || !ip) continue;
+    if (!isPodReady(p) || !ip) continue;
     const name = p.spec?.nodeName || p.metadata?.name;
     if (!name) continue;
     const c = p.metadata?.creationTimestamp;
@@ -92,7 +86,7 @@ export function startWorkerDiscovery(
     kc,
     {
       path: `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods`,
-      labelSelector: workerSelector(o.release),
+      labelSelector: componentSelector(o.release, 'worker'),
       ...(o.backoffInitialMs !== undefined && { backoffInitialMs: o.backoffInitialMs }),
       ...(o.backoffMaxMs !== undefined && { backoffMaxMs: o.backoffMaxMs }),
       ...(o.log && { log: o.log }),

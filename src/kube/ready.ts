@@ -28,8 +28,14 @@ export const EXPLAIN_MAX_EVENTS = 5;
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/** The parts of a pod readiness reads (a V1Pod or a pod as v1 JSON). */
+export interface ReadinessFields {
+  metadata?: { deletionTimestamp?: unknown };
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+
 /** Ready means the pod's Ready condition is True (and it is not being deleted). */
-export function isPodReady(pod: V1Pod): boolean {
+export function isPodReady(pod: ReadinessFields): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   return !!pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }

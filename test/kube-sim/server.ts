@@ -950,11 +950,10 @@ export class SimApiServer {
     match: (o: KObj) => boolean,
   ): void {
     const q = new URL(req.url ?? '/', 'http://sim').searchParams;
-    const keyOf = (o: KObj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    // The stored objects, read-only; only what is sent is copied.
     const limit = Number(q.get('limit') ?? 0);
     const cont = q.get('continue');
     const paged = !!cont || limit > 0;
+    // The stored objects, read-only; only what is sent is copied.
     let items = this.store.list(r.res, r.ns, false, !paged).filter(match);
     let rv = String(this.store.resourceVersion);
     // Pagination (limit/continue): pages in key order; the token carries the first page's
@@ -963,9 +962,10 @@ export class SimApiServer {
     let next: string | undefined;
     let remaining = 0;
     if (paged) {
-      const keyed = items.map((o) => [keyOf(o), o] as const);
+      let keyed = items.map(
+        (o) => [`${o.metadata.namespace ?? ''}/${o.metadata.name}`, o] as const,
+      );
       keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      items = keyed.map(([, o]) => o);
       if (cont) {
         let tok: { rv: string; after: string };
         try {
@@ -974,15 +974,15 @@ export class SimApiServer {
           throw badRequest('continue key is not valid');
         }
         rv = tok.rv;
-        items = items.filter((o) => keyOf(o) > tok.after);
+        keyed = keyed.filter(([k]) => k > tok.after);
       }
-      if (limit > 0 && items.length > limit) {
-        remaining = items.length - limit;
-        items = items.slice(0, limit);
-        next = Buffer.from(JSON.stringify({ rv, after: keyOf(items[items.length - 1]!) })).toString(
-          'base64url',
-        );
+      if (limit > 0 && keyed.length > limit) {
+        remaining = keyed.length - limit;
+        keyed = keyed.slice(0, limit);
+        const after = keyed[keyed.length - 1]![0];
+        next = Buffer.from(JSON.stringify({ rv, after })).toString('base64url');
       }
+      items = keyed.map(([, o]) => o);
     }
     items = items.map((o) => structuredClone(o));
     const accept = req.headers.accept ?? '';
