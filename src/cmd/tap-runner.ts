@@ -17,7 +17,7 @@ import { ExitCode, KsError } from '../util/errors.ts';
 import { createWorker, fileSource, type Worker, type WorkerSource } from '../worker/index.ts';
 import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
-import type { Entry } from '../entry/model.ts';
+import type { Endpoint, Entry } from '../entry/model.ts';
 import { openInBrowser, openTapView, type LiveView, type TapTerminal } from './tap-view.ts';
 
 export { TAP_JSONL_MAX_PENDING_BYTES } from './tap-view.ts';
@@ -90,7 +90,17 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       config: o.config,
       storeDir: o.storeDir,
       log: (line) => problem(line.replace(/^worker: /, '')),
-      ...(local ? { enrich: (e: Entry) => enrichEntry(e, local) } : {}),
+      ...(local
+        ? {
+            enrich: (e: Entry) => enrichEntry(e, local),
+            // Looked up at the connection's first packet: a short-lived client is gone by the
+            // time its call is complete.
+            onFlowStart: (t: 'tcp' | 'udp', a: Endpoint, b: Endpoint) => {
+              local.prefetch(a.ip, a.port, t);
+              local.prefetch(b.ip, b.port, t);
+            },
+          }
+        : {}),
       // Secrets are replaced before anything is stored (`tap.redaction.*`), as in the worker.
       redact: createRedactor(redactionConfig(o.config)),
     });

@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import {
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { KsError } from '../util/errors.ts';
-import { createLocalResolver, LOCAL_IDENTITY_TTL_MS } from './local.ts';
+import { createLocalResolver, LOCAL_IDENTITY_TTL_MS, LOCAL_MAX_PENDING } from './local.ts';
 
 const FIXTURE = new URL('./testdata/proc', import.meta.url).pathname;
 const temps: string[] = [];
@@ -95,7 +96,11 @@ test('fixture: every socket kind resolves to its process, pid and container', ()
     assert.equal(s.ownedSockets, 11); // all but inode 1999
     assert.equal(s.lookups, 18);
     assert.equal(s.hits, 13);
-    assert.equal(s.missRefreshes, 0); // the clock did not move: misses are rate-limited
+    // Each local key that missed was looked for once (targeted), and not again at once.
+    assert.equal(s.missLooks, 2);
+    assert.equal(s.refreshes, 1);
+    assert.equal(who('192.0.2.2', 54321), undefined);
+    assert.equal(r.stats().missLooks, 2, 'a key is looked for again only after a while');
   } finally {
     r.close();
   }
@@ -119,12 +124,86 @@ test('fixture: fd links are read only for sockets without a known owner', () => 
       readFileSync(tcp, 'utf8') +
         '   5: 020200C0:C350 0A0200C0:0050 01 00000000:00000000 00:00000000 00000000     0        0 1011 1 0000000000000000 100 0 0 10 0\n',
     );
-    assert.equal(r.lookup('192.0.2.2', 50000, 'tcp', us(now)), undefined, 'not refreshed yet');
-    now += 1000; // a miss on a local address refreshes (rate-limited by the clock)
+    // A miss on a local address looks for that socket at once, without a full refresh.
     assert.equal(r.lookup('192.0.2.2', 50000, 'tcp', us(now))?.process?.name, 'nginx');
     const s = r.stats();
-    assert.equal(s.missRefreshes, 1);
+    assert.equal(s.refreshes, 2);
+    assert.equal(s.missLooks, 1);
+    assert.equal(s.targetedLooks, 1);
     assert.ok(s.fdScans >= 1 && s.fdScans <= 6, `fdScans ${s.fdScans}`);
+  } finally {
+    r.close();
+  }
+});
+
+/** Adds process `pid` (comm `name`) holding socket `inode` on `192.0.2.2:port` to a tree. */
+function addClient(root: string, pid: number, name: string, inode: number, port: number): void {
+  const dir = join(root, String(pid));
+  mkdirSync(join(dir, 'fd'), { recursive: true });
+  writeFileSync(join(dir, 'comm'), `${name}\n`);
+  writeFileSync(join(dir, 'cmdline'), `${name}\0`);
+  writeFileSync(join(dir, 'cgroup'), '0::/user.slice\n');
+  symlinkSync(`socket:[${inode}]`, join(dir, 'fd', '3'));
+  const tcp = join(root, 'net', 'tcp');
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  writeFileSync(
+    tcp,
+    readFileSync(tcp, 'utf8') +
+      `  9${pid % 10}: 020200C0:${hexPort} 0A0200C0:0050 01 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0\n`,
+  );
+}
+
+test('fixture: a flow start looks for its sockets at once; a client that is gone by the lookup is named', async () => {
+  const root = procTree();
+  let now = T0;
+  const r = createLocalResolver({ procRoot: root, refreshMs: 0, now: () => now });
+  try {
+    addClient(root, 300, 'curl', 3001, 40123);
+    now += 5;
+    // The pipeline saw the SYN: the client's port is unknown, nginx's listener was just seen.
+    r.prefetch('192.0.2.2', 40123, 'tcp');
+    r.prefetch('192.0.2.2', 80, 'tcp');
+    r.prefetch('8.8.8.8', 80, 'tcp'); // not local: nothing to look for
+    let s = r.stats();
+    assert.equal(s.prefetched, 1);
+    assert.equal(s.prefetchKnown, 1);
+    assert.equal(s.targetedLooks, 0, 'looked for on the next turn, not inside the packet loop');
+    await new Promise((res) => setImmediate(res));
+    s = r.stats();
+    assert.equal(s.targetedLooks, 1);
+    assert.equal(s.fdScans, 1, 'the new process is scanned first, and alone');
+    assert.equal(s.refreshes, 1, 'no full refresh');
+    // curl exits before its call is complete: its socket and its /proc entry are gone.
+    rmSync(join(root, '300'), { recursive: true });
+    writeFileSync(
+      join(root, 'net', 'tcp'),
+      readFileSync(join(root, 'net', 'tcp'), 'utf8').replace(/^.* 3001 .*\n/m, ''),
+    );
+    now += 5;
+    assert.deepEqual(r.lookup('192.0.2.2', 40123, 'tcp', us(now - 5))?.process, {
+      name: 'curl',
+      pid: 300,
+    });
+    // A lookup that comes before the next turn runs the pending look itself.
+    addClient(root, 301, 'wget', 3002, 40124);
+    r.prefetch('192.0.2.2', 40124, 'tcp');
+    assert.equal(r.lookup('192.0.2.2', 40124, 'tcp', us(now))?.process?.name, 'wget');
+    assert.equal(r.stats().targetedLooks, 2);
+  } finally {
+    r.close();
+  }
+});
+
+test('fixture: flow starts waiting for a look are bounded, the oldest dropped and counted', async () => {
+  const r = createLocalResolver({ procRoot: procTree(), refreshMs: 0, now: () => T0 });
+  try {
+    const n = LOCAL_MAX_PENDING + 100;
+    for (let i = 0; i < n; i++) r.prefetch('192.0.2.2', 1024 + i, 'tcp');
+    assert.equal(r.stats().pendingDropped, 100);
+    await new Promise((res) => setImmediate(res));
+    const s = r.stats();
+    assert.equal(s.targetedLooks, 1, 'one look for the whole batch');
+    assert.equal(s.prefetched, n);
   } finally {
     r.close();
   }

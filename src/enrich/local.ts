@@ -8,8 +8,17 @@
  * (`socket:[inode]`), and records (transport, local ip, local port) → identity with the time it
  * was seen. Traffic is dissected after the fact and short-lived clients (a curl) are often gone
  * by then, so observations are kept for LOCAL_IDENTITY_TTL_MS after they were last seen, in a
- * table bounded by LOCAL_MAX_REMEMBERED keys. Refreshes run on a timer and on a lookup miss for
- * a local address (at most once per LOCAL_MISS_REFRESH_MIN_MS).
+ * table bounded by LOCAL_MAX_REMEMBERED keys. Full refreshes run on a timer.
+ *
+ * Between two refreshes a connection can open and close (a 5 ms curl), so the pipeline tells the
+ * resolver each new flow's endpoints when its first packet arrives (`prefetch`): an endpoint on
+ * a local address with no recently seen owner is looked for at once — on the next turn of the
+ * event loop, or right away when a lookup asks for it first — by a targeted look that reads only
+ * that namespace's socket table of that transport and the fd links of new processes first. A
+ * lookup that misses on a local address does the same (a key at most once per
+ * LOCAL_MISS_REFRESH_MIN_MS). Targeted looks share a budget of LOCAL_TARGETED_MAX_DUTY of one
+ * core (bursts of LOCAL_TARGETED_BURST_MS); keys waiting past it are bounded by
+ * LOCAL_MAX_PENDING, the oldest dropped and counted.
  *
  * Cost: the fd links of every process are the expensive part, so they are read only when a
  * socket has no known owner, new processes first, stopping once every new socket is found; a
@@ -31,8 +40,14 @@ import type { Identity, Resolver } from './types.ts';
 
 /** Period of the background refresh. */
 export const LOCAL_REFRESH_MS = 1000;
-/** Least time between two refreshes caused by lookup misses (a miss costs a refresh). */
+/** Least time between two targeted looks for one key caused by lookup misses. */
 export const LOCAL_MISS_REFRESH_MIN_MS = 200;
+/** Targeted looks (flow starts, misses) use at most this share of one core… */
+export const LOCAL_TARGETED_MAX_DUTY = 0.1;
+/** …with bursts of up to this much time (ms) when they have been idle. */
+export const LOCAL_TARGETED_BURST_MS = 200;
+/** Most flow-start keys waiting for a targeted look; the oldest are dropped (counted). */
+export const LOCAL_MAX_PENDING = 4096;
 /** An observation is forgotten this long after its socket was last seen. */
 export const LOCAL_IDENTITY_TTL_MS = 120_000;
 /** Most (transport, ip, port) keys remembered; the least recently seen go first. */
@@ -41,11 +56,9 @@ export const LOCAL_MAX_REMEMBERED = 65_536;
 export const LOCAL_MAX_OWNERS_PER_KEY = 4;
 /**
  * Refreshes use at most this share of one core: a slow refresh (each network namespace's socket
- * tables cost the kernel a walk of the whole socket hash) spaces out the timer and the misses.
+ * tables cost the kernel a walk of the whole socket hash) spaces out the timer.
  */
 export const LOCAL_REFRESH_MAX_DUTY = 0.05;
-/** Refreshes caused by misses use at most this share of one core (bursts of misses). */
-export const LOCAL_MISS_REFRESH_MAX_DUTY = 0.2;
 /** A socket whose owner a full fd scan did not find is looked for again after this long. */
 export const LOCAL_UNOWNED_RETRY_MS = 10_000;
 
@@ -63,8 +76,17 @@ export interface LocalResolverOptions {
 
 export interface LocalResolverStats {
   refreshes: number;
-  /** Refreshes caused by lookup misses (included in `refreshes`). */
-  missRefreshes: number;
+  /** Targeted looks (each reads one transport's tables of the namespaces asked for). */
+  targetedLooks: number;
+  /** Keys looked for: asked by a flow start (`prefetch`) / by a lookup miss. */
+  prefetched: number;
+  missLooks: number;
+  /** Flow-start keys skipped because their owner had just been seen (no look needed). */
+  prefetchKnown: number;
+  /** Flow-start keys dropped waiting (LOCAL_MAX_PENDING). */
+  pendingDropped: number;
+  /** Time spent in targeted looks (ms). */
+  totalTargetedMs: number;
   /** Wall time of the last refresh / the slowest one / all of them (ms). */
   lastRefreshMs: number;
   maxRefreshMs: number;
@@ -73,7 +95,7 @@ export interface LocalResolverStats {
   processes: number;
   namespaces: number;
   sockets: number;
-  /** In the last refresh: sockets whose owner is known, processes whose fds were read. */
+  /** Sockets whose owner is known in the last refresh; processes whose fds were read in the last refresh or targeted look. */
   ownedSockets: number;
   fdScans: number;
   /** Keys in the history table now. */
@@ -89,8 +111,13 @@ export interface LocalResolverStats {
 }
 
 export interface LocalResolver extends Resolver {
-  /** Re-reads /proc now (also done on the timer and on misses). */
+  /** Re-reads /proc now (also done on the timer). */
   refresh(): void;
+  /**
+   * A flow with the endpoint `ip:port` has just started (its first packet was seen): when the
+   * address is local and its owner was not seen lately, look for it soon, while its socket exists.
+   */
+  prefetch(ip: string, port: number, transport: 'tcp' | 'udp'): void;
   /** Stops the timer and forgets everything. */
   close(): void;
   stats(): LocalResolverStats;
@@ -103,6 +130,24 @@ interface Owner {
   first: number;
   last: number;
 }
+
+/** An endpoint to look for in a targeted look. */
+interface Want {
+  ip: string;
+  port: number;
+  transport: 'tcp' | 'udp';
+}
+
+const TABLES = {
+  tcp: [
+    ['tcp', false],
+    ['tcp6', true],
+  ],
+  udp: [
+    ['udp', false],
+    ['udp6', true],
+  ],
+} as const;
 
 interface Namespace {
   key: string;
@@ -150,11 +195,25 @@ class ProcResolver implements LocalResolver {
   /** Inodes a full scan did not find an owner for → when to look again (ms). */
   private readonly unowned = new Map<number, number>();
   private knownPids = new Set<number>();
+  /** Namespace key → its directory of tables (from the last refresh). */
+  private nsDirs = new Map<string, string>();
+  /** Keys waiting for a targeted look (insertion order: oldest first). */
+  private readonly pending = new Map<string, Want>();
+  private drainScheduled = false;
+  /** Key → when a targeted look last looked for it (ms); bounded like `pending`. */
+  private readonly lookedAt = new Map<string, number>();
+  /** Budget of targeted look time (ms) and when it was last topped up (ms). */
+  private budgetMs = LOCAL_TARGETED_BURST_MS;
+  private budgetAt: number;
   private selfNs = 'self';
-  private lastRefreshAt = -Infinity;
   private readonly st: LocalResolverStats = {
     refreshes: 0,
-    missRefreshes: 0,
+    targetedLooks: 0,
+    prefetched: 0,
+    missLooks: 0,
+    prefetchKnown: 0,
+    pendingDropped: 0,
+    totalTargetedMs: 0,
     lastRefreshMs: 0,
     maxRefreshMs: 0,
     totalRefreshMs: 0,
@@ -179,6 +238,7 @@ class ProcResolver implements LocalResolver {
     this.maxKeys = o.maxRemembered ?? LOCAL_MAX_REMEMBERED;
     this.missMinMs = o.missRefreshMinMs ?? LOCAL_MISS_REFRESH_MIN_MS;
     this.refreshMs = o.refreshMs ?? LOCAL_REFRESH_MS;
+    this.budgetAt = this.now();
     if (readText(`${this.root}/net/tcp`) === undefined) {
       throw new KsError(
         'KS_ERR_PROC_UNAVAILABLE',
@@ -199,8 +259,8 @@ class ProcResolver implements LocalResolver {
   }
 
   /** Least time between refreshes: `base`, or more when refreshes are slow (see *_MAX_DUTY). */
-  private gapMs(base: number, duty = LOCAL_REFRESH_MAX_DUTY): number {
-    return Math.max(base, this.st.lastRefreshMs / duty);
+  private gapMs(base: number): number {
+    return Math.max(base, this.st.lastRefreshMs / LOCAL_REFRESH_MAX_DUTY);
   }
 
   // ---------------------------------------------------------------- lookup
@@ -212,20 +272,164 @@ class ProcResolver implements LocalResolver {
       this.st.misses++;
       return undefined;
     }
+    const key = `${transport} ${n} ${port}`;
+    // Its flow's start asked for a look that has not run yet: run it now, before answering.
+    if (this.pending.has(key)) this.drain();
     let id = this.find(n, port, transport, tsUs);
-    if (
-      id === undefined &&
-      !this.closed &&
-      this.isLocal(n) &&
-      this.now() - this.lastRefreshAt >= this.gapMs(this.missMinMs, LOCAL_MISS_REFRESH_MAX_DUTY)
-    ) {
-      this.st.missRefreshes++;
-      this.refresh();
-      id = this.find(n, port, transport, tsUs);
+    if (id === undefined && !this.closed && this.isLocal(n)) {
+      const nowMs = this.now();
+      const at = this.lookedAt.get(key);
+      if (at === undefined || nowMs - at >= this.missMinMs) {
+        this.st.missLooks++;
+        this.want(key, { ip: n, port, transport });
+        this.drain();
+        id = this.find(n, port, transport, tsUs);
+      }
     }
     if (id) this.st.hits++;
     else this.st.misses++;
     return id;
+  }
+
+  prefetch(ip: string, port: number, transport: 'tcp' | 'udp'): void {
+    if (this.closed) return;
+    const n = normalizeIp(ip);
+    if (n === undefined || !this.isLocal(n)) return;
+    if (this.seenLately(n, port, transport)) {
+      this.st.prefetchKnown++;
+      return;
+    }
+    const key = `${transport} ${n} ${port}`;
+    if (this.pending.has(key)) return;
+    this.st.prefetched++;
+    this.want(key, { ip: n, port, transport });
+    if (!this.drainScheduled) {
+      // One look for every flow that started in this batch of packets.
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.drain();
+      });
+    }
+  }
+
+  private want(key: string, w: Want): void {
+    this.pending.delete(key);
+    this.pending.set(key, w);
+    while (this.pending.size > LOCAL_MAX_PENDING) {
+      this.pending.delete(this.pending.keys().next().value as string);
+      this.st.pendingDropped++;
+    }
+  }
+
+  /** An owner of the endpoint was seen within one refresh period (no look needed). */
+  private seenLately(ip: string, port: number, transport: string): boolean {
+    const since = this.now() * 1000 - this.slackUs();
+    const fresh = (k: string): boolean => {
+      const list = this.history.get(k);
+      return list !== undefined && list[list.length - 1]!.last >= since;
+    };
+    if (fresh(`${transport} ${ip} ${port}`)) return true;
+    for (const kind of ['*', 'lo']) {
+      for (const ns of this.namespacesOf(ip))
+        if (fresh(`${transport} ${kind}${ns} ${port}`)) return true;
+    }
+    return false;
+  }
+
+  private slackUs(): number {
+    return this.gapMs(this.refreshMs > 0 ? this.refreshMs : LOCAL_REFRESH_MS) * 1000;
+  }
+
+  /** Runs one targeted look for every pending key, when the budget allows. */
+  private drain(): void {
+    if (this.closed || this.pending.size === 0) return;
+    const nowMs = this.now();
+    this.budgetMs = Math.min(
+      LOCAL_TARGETED_BURST_MS,
+      this.budgetMs + Math.max(0, nowMs - this.budgetAt) * LOCAL_TARGETED_MAX_DUTY,
+    );
+    this.budgetAt = nowMs;
+    if (this.budgetMs <= 0) return; // the keys wait (bounded) for a later turn
+    const wants = [...this.pending.values()];
+    this.pending.clear();
+    const t0 = performance.now();
+    try {
+      this.look(wants, nowMs);
+    } catch {
+      this.st.errors++;
+    }
+    const took = performance.now() - t0;
+    this.budgetMs -= took;
+    this.st.targetedLooks++;
+    this.st.totalTargetedMs += took;
+    for (const w of wants) {
+      const key = `${w.transport} ${w.ip} ${w.port}`;
+      this.lookedAt.delete(key);
+      this.lookedAt.set(key, nowMs);
+    }
+    while (this.lookedAt.size > LOCAL_MAX_PENDING) {
+      this.lookedAt.delete(this.lookedAt.keys().next().value as string);
+    }
+  }
+
+  /**
+   * Reads the socket tables (of the wanted transports) of the namespaces the wanted addresses
+   * are local in, and records the owners of the sockets on the wanted ports: fd links are read
+   * only for sockets without a known owner, new processes first, until every one is found.
+   */
+  private look(wants: readonly Want[], nowMs: number): void {
+    const nowUs = nowMs * 1000;
+    /** `<netDir> <transport>` → the ports wanted there. */
+    const groups = new Map<
+      string,
+      { ns: string; dir: string; tr: 'tcp' | 'udp'; ports: Set<number> }
+    >();
+    for (const w of wants) {
+      for (const ns of this.namespacesOf(w.ip)) {
+        const dir = this.nsDirs.get(ns);
+        if (dir === undefined) continue;
+        const g = `${dir} ${w.transport}`;
+        let e = groups.get(g);
+        if (!e) groups.set(g, (e = { ns, dir, tr: w.transport, ports: new Set() }));
+        e.ports.add(w.port);
+      }
+    }
+    const rows: { ns: string; row: SocketRow }[] = [];
+    const inodes = new Set<number>();
+    for (const { ns, dir, tr, ports } of groups.values()) {
+      for (const [file, v6] of TABLES[tr]) {
+        const text = readText(`${dir}/${file}`);
+        if (text === undefined) continue;
+        for (const row of parseSocketTable(text, tr, v6)) {
+          if (row.inode === 0 || !ports.has(row.localPort)) continue;
+          rows.push({ ns, row });
+          inodes.add(row.inode);
+        }
+      }
+    }
+    const wanted = new Set<number>();
+    for (const inode of inodes) if (!this.owners.has(inode)) wanted.add(inode);
+    this.st.fdScans = 0;
+    if (wanted.size > 0) {
+      const pids: number[] = [];
+      for (const name of readdirSync(this.root)) {
+        const c = name.charCodeAt(0);
+        if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
+      }
+      for (const pid of this.scanOrder(pids)) {
+        if (wanted.size === 0) break;
+        this.scanFds(pid, wanted, inodes);
+      }
+    }
+    const ids = new Map<number, Identity | null>();
+    for (const { ns, row } of rows) {
+      const pid = this.owners.get(row.inode);
+      if (pid === undefined) continue;
+      let id = ids.get(pid);
+      if (id === undefined) ids.set(pid, (id = this.readIdentity(pid) ?? null));
+      if (id) this.record(ns, row, id, pid, nowUs);
+    }
   }
 
   private isLocal(ip: string): boolean {
@@ -259,7 +463,7 @@ class ProcResolver implements LocalResolver {
    */
   private pick(list: Owner[] | undefined, tsUs: number): Identity | undefined {
     if (!list) return undefined;
-    const slack = this.gapMs(this.refreshMs > 0 ? this.refreshMs : LOCAL_REFRESH_MS) * 1000;
+    const slack = this.slackUs();
     const cutoff = this.now() * 1000 - this.ttlUs; // older owners of a live key are forgotten
     let latest: Owner | undefined;
     for (const o of list) {
@@ -276,7 +480,6 @@ class ProcResolver implements LocalResolver {
     if (this.closed) return;
     const t0 = performance.now();
     const nowMs = this.now();
-    this.lastRefreshAt = nowMs;
     try {
       this.scan(nowMs);
     } catch {
@@ -310,6 +513,8 @@ class ProcResolver implements LocalResolver {
       seenNs.add(ns);
       namespaces.push({ key: ns, netDir: `${this.root}/${pid}/net` });
     }
+
+    this.nsDirs = new Map(namespaces.map((n) => [n.key, n.netDir]));
 
     const rows: { ns: string; row: SocketRow }[] = [];
     for (const ns of namespaces) {
@@ -353,12 +558,7 @@ class ProcResolver implements LocalResolver {
     }
     this.st.fdScans = 0;
     if (wanted.size > 0) {
-      // New processes first: a new socket most likely belongs to one.
-      const order = [
-        ...pids.filter((p) => !this.knownPids.has(p)),
-        ...pids.filter((p) => this.knownPids.has(p)),
-      ];
-      for (const pid of order) {
+      for (const pid of this.scanOrder(pids)) {
         if (wanted.size === 0) break;
         this.scanFds(pid, wanted, inTables);
       }
@@ -383,15 +583,7 @@ class ProcResolver implements LocalResolver {
       const id = identityOf(pid);
       if (!id) continue;
       owned++;
-      const tr = row.transport;
-      if (isUnspecified(row.localIp)) {
-        this.observe(`${tr} *${ns} ${row.localPort}`, id, pid, nowUs);
-      } else {
-        this.observe(`${tr} ${row.localIp} ${row.localPort}`, id, pid, nowUs);
-        const listening = tr === 'tcp' ? row.state === 0x0a : row.remotePort === 0;
-        if (listening && isLoopback(row.localIp))
-          this.observe(`${tr} lo${ns} ${row.localPort}`, id, pid, nowUs);
-      }
+      this.record(ns, row, id, pid, nowUs);
     }
     this.expire(nowUs);
     this.st.processes = pids.length;
@@ -399,6 +591,32 @@ class ProcResolver implements LocalResolver {
     this.st.sockets = rows.length;
     this.st.ownedSockets = owned;
     this.st.remembered = this.history.size;
+  }
+
+  /**
+   * The order to read processes' fd links in when looking for new sockets: new processes first
+   * (a new socket most likely belongs to one), then those that hold sockets already (a server, a
+   * client with a pool), then the rest.
+   */
+  private scanOrder(pids: readonly number[]): number[] {
+    const holders = new Set(this.owners.values());
+    const rank = (p: number): number => (!this.knownPids.has(p) ? 0 : holders.has(p) ? 1 : 2);
+    const out: number[][] = [[], [], []];
+    for (const p of pids) out[rank(p)]!.push(p);
+    return out.flat();
+  }
+
+  /** Remembers `row`'s owner under the keys a lookup finds it by. */
+  private record(ns: string, row: SocketRow, id: Identity, pid: number, nowUs: number): void {
+    const tr = row.transport;
+    if (isUnspecified(row.localIp)) {
+      this.observe(`${tr} *${ns} ${row.localPort}`, id, pid, nowUs);
+    } else {
+      this.observe(`${tr} ${row.localIp} ${row.localPort}`, id, pid, nowUs);
+      const listening = tr === 'tcp' ? row.state === 0x0a : row.remotePort === 0;
+      if (listening && isLoopback(row.localIp))
+        this.observe(`${tr} lo${ns} ${row.localPort}`, id, pid, nowUs);
+    }
   }
 
   /** Records the owner of every table socket among `pid`'s fds; removes them from `wanted`. */
@@ -477,6 +695,8 @@ class ProcResolver implements LocalResolver {
     this.addrs.clear();
     this.owners.clear();
     this.unowned.clear();
+    this.pending.clear();
+    this.lookedAt.clear();
   }
 
   stats(): LocalResolverStats {

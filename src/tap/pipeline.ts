@@ -49,6 +49,12 @@ export interface PipelineOptions {
   shard?: { index: number; count: number };
   /** Entry ids start after this (a run over several files continues numbering). */
   idBase?: number;
+  /**
+   * Told the two endpoints of each new TCP connection or UDP flow when its first packet is seen,
+   * before anything is dissected: an identity source that polls (the local /proc resolver) looks
+   * while the sockets still exist, so a connection that closes at once is still named.
+   */
+  onFlowStart?: (transport: 'tcp' | 'udp', client: Endpoint, server: Endpoint) => void;
 }
 
 /** Mixes one endpoint (address + port) into 32 well-spread bits. */
@@ -119,6 +125,14 @@ abstract class FlowBase {
     this.flowId = flowId;
     this.client = client;
     this.server = server;
+  }
+
+  /** The endpoints as first oriented (before a `match-reversed` detection swaps them). */
+  get clientEndpoint(): Endpoint {
+    return this.client;
+  }
+  get serverEndpoint(): Endpoint {
+    return this.server;
   }
 
   protected candidates(): readonly Dissector[] {
@@ -574,7 +588,9 @@ export class Pipeline implements ConnectionFactory {
   }
 
   open(key: ConnectionKey, _ts: number, _synSeen: boolean): TcpConnectionHandler {
-    return new TcpFlow(this, this.takeFlowId(), key);
+    const flow = new TcpFlow(this, this.takeFlowId(), key);
+    this.opts.onFlowStart?.('tcp', flow.clientEndpoint, flow.serverEndpoint);
+    return flow;
   }
 
   packet(pkt: Packet): void {
@@ -612,6 +628,7 @@ export class Pipeline implements ConnectionFactory {
         d.ts,
       );
       dir = senderIsServer ? 1 : 0;
+      this.opts.onFlowStart?.('udp', flow.clientEndpoint, flow.serverEndpoint);
       this.udpTable.add(flow);
       if (this.udp.size >= this.opts.limits.maxStreams) {
         const oldest = this.udp.values().next().value;

@@ -123,6 +123,11 @@ export interface WorkerOptions {
   filter?: (e: Entry) => boolean;
   /** Runs on each entry before it is stored (Kubernetes / process identity). */
   enrich?: (e: Entry) => void;
+  /**
+   * Live sources only: each new connection's or flow's endpoints when its first packet is seen,
+   * before dissection (the local resolver looks up the sockets' processes while they exist).
+   */
+  onFlowStart?: PipelineOptions['onFlowStart'];
   /** Runs on each entry before it is stored, after `enrich`; an entry it throws on is dropped. */
   redact?: (e: Entry) => void;
   /** Status/problem lines (default: none). */
@@ -394,6 +399,7 @@ class WorkerImpl implements Worker {
         worker: this.node,
         captureSource: s.captureSource,
         l4All: this.opts.l4All ?? false,
+        ...(s.live && this.opts.onFlowStart ? { onFlowStart: this.opts.onFlowStart } : {}),
       },
       this.accept,
       this.takeId,
