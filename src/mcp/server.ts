@@ -1,6 +1,6 @@
 /**
- * The MCP server: the tool registry (tools.ts), the prompts and the instructions (prompts.ts)
- * over the official SDK's McpServer, served two ways:
+ * The MCP server: the tool registry (tools/registry.ts), the prompts and the instructions
+ * (prompts.ts) over the official SDK's McpServer, served two ways:
  * - stdio (`kubeshark mcp`): one server for the process's life;
  * - Streamable HTTP at `/api/mcp` on the hub, **stateless**: every POST gets a fresh server and
  *   transport and the answer (an SSE stream of one message) ends with the request. Nothing is
@@ -27,7 +27,8 @@ import { isKsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import { inProcessContext, type ToolContext } from './context.ts';
 import { PROMPTS, instructions } from './prompts.ts';
-import { mcpTools, type CallInfo, type McpTool } from './tools.ts';
+import { mcpTools } from './tools/registry.ts';
+import type { CallInfo, McpTool } from './tools/tool.ts';
 
 /** The hub's MCP endpoint. */
 export const MCP_PATH = '/api/mcp';
