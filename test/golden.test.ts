@@ -1,7 +1,8 @@
 /**
  * Golden tests: every capture under src/tap/dissectors/<proto>/testdata/<case>.pcap is replayed
  * through the whole pipeline (as `kubeshark dissect -o jsonl --l4`) and compared with
- * <case>.golden.jsonl. `UPDATE_GOLDEN=1 npm test -- golden` rewrites them.
+ * <case>.golden.jsonl. `UPDATE_GOLDEN=1 npm test -- golden` rewrites them; a capture without its
+ * golden file fails (it is never written by a plain run).
  * A sidecar <case>.json may give `{"sets": ["tap.portMapping.dns=5399"]}`.
  */
 import { test } from 'node:test';
@@ -24,12 +25,16 @@ for (const c of cases()) {
     assert.equal(r.error, undefined, `dissect failed: ${String(r.error)}`);
     const actual = r.views.map((v) => JSON.stringify(v)).join('\n') + '\n';
     const goldenPath = c.pcap.replace(/\.pcap(ng)?$/, '.golden.jsonl');
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(goldenPath)) {
-      if (process.env.CI && !existsSync(goldenPath))
-        assert.fail(`missing golden file ${goldenPath}`);
+    if (process.env.UPDATE_GOLDEN === '1') {
       writeFileSync(goldenPath, actual);
       return;
     }
+    // A capture without its expected output is a failure everywhere: writing it here would
+    // make whatever the code prints today the truth.
+    if (!existsSync(goldenPath))
+      assert.fail(
+        `missing golden file ${goldenPath} (UPDATE_GOLDEN=1 writes it: review it by hand)`,
+      );
     const expected = readFileSync(goldenPath, 'utf8');
     const exp = expected.split('\n');
     const act = actual.split('\n');
