@@ -421,6 +421,38 @@ test('live: leaving the loop stops tcpdump at once, even with a full pipe', asyn
   await cap.close();
 });
 
+test('live: tcpdump dies with its worker, even when the worker is killed with SIGKILL', async () => {
+  // A worker that only captures; its filter matches nothing, so no write to the dead pipe
+  // (SIGPIPE) can be what stops tcpdump: only the watcher can.
+  const live = new URL('./live.ts', import.meta.url).pathname;
+  const script = `
+    import { openLiveCapture } from ${JSON.stringify(live)};
+    const cap = openLiveCapture({ tcpdump: ${JSON.stringify(tcpdumpInNs)}, interfaces: ['lo'], bpf: 'tcp port 1' });
+    await cap.ready();
+    console.log('ready');
+    setInterval(() => undefined, 1000);`;
+  const worker = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.stdout!.on('data', (c: Buffer) => {
+        if (c.toString().includes('ready')) resolve();
+      });
+      worker.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
+    });
+    assert.equal((await strayPids()).length, 1, 'tcpdump runs');
+    worker.kill('SIGKILL');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while ((await strayPids()).length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(await strayPids(), [], 'tcpdump outlived its worker');
+  } finally {
+    worker.kill('SIGKILL');
+  }
+});
+
 test('live: close() before the capture started ends packets() quietly', async () => {
   const cap = capture({ interfaces: ['lo'], bpf: 'tcp' });
   const reading = (async () => {

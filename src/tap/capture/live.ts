@@ -126,6 +126,21 @@ function toolMissing(cmd: readonly string[], why: string): KsError {
   );
 }
 
+/**
+ * How each tcpdump is started: by a shell that forks a watcher and then execs tcpdump, in a
+ * process group of its own (`detached`). The watcher blocks reading the stdin pipe that only this
+ * process holds open; when this process is gone — even killed with SIGKILL — the pipe ends and
+ * the watcher sends SIGTERM to the group, so tcpdump never outlives its worker (and never keeps
+ * its kernel buffer). A parent-death signal (`setpriv --pdeathsig`) would not do: the kernel
+ * clears it when tcpdump drops to its own user. The watcher is a member of the group, so the
+ * group's id stays tcpdump's and is never reused while a signal to it can still be sent. The
+ * group also keeps a terminal's Ctrl-C away from tcpdump: the worker stops it in order.
+ */
+const WATCHED_EXEC =
+  'exec 3<&0; (while read -r _ <&3; do :; done; kill -TERM -$$ 2>/dev/null) & exec "$@" </dev/null 3<&-';
+/** The shell's own complaint that it could not exec the program (exit 127 / 126). */
+const SHELL_EXEC_FAILED = /exec: .*(not found|Permission denied)/i;
+
 /** A wrapper (ip netns exec, setpriv…) reporting it could not exec the program. */
 const EXEC_FAILED = /exec(ute)?\b.*(No such file or directory|Permission denied)/i;
 const PRIVILEGE =
@@ -236,10 +251,13 @@ class TcpdumpProcess {
     hasFilter: boolean,
     statsMs: number,
   ) {
-    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn('/bin/sh', ['-c', WATCHED_EXEC, 'sh', ...cmd, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
     this.child = child;
+    // Never written: its end (ours closing, or this process dying) is the watcher's signal.
+    child.stdin!.on('error', () => undefined);
     if (running.size === 0) process.on('exit', killRunning);
     running.add(child);
     let onStarted!: () => void;
@@ -267,13 +285,20 @@ class TcpdumpProcess {
     this.finished = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         running.delete(child);
+        child.stdin!.destroy(); // the watcher ends too (its group holds nobody else now)
         if (running.size === 0) process.off('exit', killRunning);
         if (partial) this.line(partial, onStarted);
         if (this.poll) clearInterval(this.poll);
         const exit = signal ? `signal ${signal}` : `exit code ${code}`;
         let failure: KsError | undefined;
         if (spawnError) failure = spawnError;
-        else if (!this.listening) {
+        else if (
+          !this.listening &&
+          (code === 126 || code === 127) &&
+          SHELL_EXEC_FAILED.test(this.lines.join('\n'))
+        ) {
+          failure = toolMissing(cmd, code === 127 ? 'ENOENT' : 'EACCES');
+        } else if (!this.listening) {
           failure = this.stopping
             ? undefined
             : startFailure(iface, cmd, this.lines.join('; '), exit, hasFilter);
