@@ -365,3 +365,44 @@ test('dissector detection: both directions, endpoints reversed when the client s
   assert.deepEqual(dnsDissector.transports, ['udp', 'tcp']);
   assert.deepEqual(dnsDissector.defaultPorts, [53]);
 });
+
+test('mDNS style: ID 0 everywhere and responses without questions are paired by what they answer', () => {
+  const h = harness('udp');
+  const q = (name: string, type: 'A' | 'AAAA' | 'PTR'): Buffer =>
+    dnsPacket.encode({ type: 'query', id: 0, flags: 0, questions: [{ type, name }] });
+  const r = (name: string, type: 'A' | 'AAAA', data: string): Buffer =>
+    dnsPacket.encode({
+      type: 'response',
+      id: 0,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: [],
+      answers: [{ type, name, ttl: 120, data }],
+    });
+  h.session.onData(0, q('printer.local', 'A'), 1_000_000);
+  h.session.onData(0, q('nas.local', 'A'), 1_000_100);
+  h.session.onData(0, q('nas.local', 'AAAA'), 1_000_200);
+  // Answered out of order; the name decides, then the type.
+  h.session.onData(1, r('NAS.local', 'AAAA', 'fe80::1'), 1_002_000);
+  h.session.onData(1, r('nas.local', 'A', '192.0.2.7'), 1_003_000);
+  h.session.onData(1, r('printer.local', 'A', '192.0.2.9'), 1_004_000);
+  // The same query sent again while unanswered is a retransmission of it.
+  h.session.onData(0, q('scanner.local', 'A'), 1_005_000);
+  h.session.onData(0, q('scanner.local', 'A'), 2_005_000);
+  h.session.onEnd(3_000_000);
+  const calls = h.entries.map((_, i) => {
+    const rec = h.rec(i);
+    return [
+      rec.request?.questions[0]?.name,
+      rec.request?.questions[0]?.type,
+      rec.response?.answers[0]?.data,
+      rec.retransmissions,
+    ];
+  });
+  assert.deepEqual(calls, [
+    ['nas.local', 'AAAA', 'fe80::1', undefined],
+    ['nas.local', 'A', '192.0.2.7', undefined],
+    ['printer.local', 'A', '192.0.2.9', undefined],
+    ['scanner.local', 'A', undefined, 1],
+  ]);
+  assert.deepEqual(h.violations, []);
+});

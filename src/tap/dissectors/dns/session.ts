@@ -4,8 +4,9 @@
  *
  * Pairing: a response answers the pending query with the same ID and the same first question
  * (name case-insensitively, type, class) — which direction a message came from does not matter,
- * the QR bit says what it is. A response without questions (e.g. FORMERR) takes the oldest pending
- * query with its ID. Responses may come in any order.
+ * the QR bit says what it is. A response without questions (mDNS, where every ID is 0; FORMERR)
+ * takes the oldest pending query with its ID whose question its records answer, else the oldest
+ * with its ID. Responses may come in any order.
  *
  * Retransmissions: a query with the ID and question of a query still waiting for its response is
  * the client asking again (UDP timeout), not a new call. It is folded into the pending entry and
@@ -212,19 +213,37 @@ export class DnsSession implements Session {
     let key: string | undefined = pairKey(msg);
     if (!this.pending.has(key)) {
       key = undefined;
-      if (msg.questions.length === 0) {
-        for (const [k, p] of this.pending) {
-          if (p.query.id === msg.id) {
-            key = k;
-            break;
-          }
-        }
-      }
+      if (msg.questions.length === 0) key = this.byAnswers(msg);
     }
     const p = key === undefined ? undefined : this.pending.get(key);
     if (key !== undefined) this.pending.delete(key);
     if (p) this.emit(p, msg, error ?? p.error);
     else this.emitResponse(msg, error);
+  }
+
+  /**
+   * The pending query a response without questions answers (mDNS responses carry none, RFC 6762
+   * §6; FORMERR may carry none): among the queries with its ID — all 0 in mDNS — the oldest one
+   * whose question one of its records answers (same name, and same type, a CNAME, or a query for
+   * ANY), else the oldest with its ID.
+   */
+  private byAnswers(msg: DnsMessage): string | undefined {
+    let first: string | undefined;
+    const records = [...msg.answers, ...msg.authorities, ...msg.additionals];
+    for (const [k, p] of this.pending) {
+      if (p.query.id !== msg.id) continue;
+      first ??= k;
+      const q = p.query.questions[0];
+      if (!q) continue;
+      const name = q.name.toLowerCase();
+      const answered = records.some(
+        (r) =>
+          r.name.toLowerCase() === name &&
+          (r.type === q.type || r.type === 'CNAME' || q.type === 'ANY'),
+      );
+      if (answered) return k;
+    }
+    return first;
   }
 
   private emit(p: Pending, response: DnsMessage | undefined, error: EntryError | undefined): void {
