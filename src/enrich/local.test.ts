@@ -164,13 +164,10 @@ test('fixture: a flow start looks for its sockets at once; a client that is gone
     r.prefetch('192.0.2.2', 40123, 'tcp');
     r.prefetch('192.0.2.2', 80, 'tcp');
     r.prefetch('8.8.8.8', 80, 'tcp'); // not local: nothing to look for
-    let s = r.stats();
+    const s = r.stats();
     assert.equal(s.prefetched, 1);
     assert.equal(s.prefetchKnown, 1);
-    assert.equal(s.targetedLooks, 0, 'looked for on the next turn, not inside the packet loop');
-    await new Promise((res) => setImmediate(res));
-    s = r.stats();
-    assert.equal(s.targetedLooks, 1);
+    assert.equal(s.targetedLooks, 1, 'the first flow start is looked for at once');
     assert.equal(s.fdScans, 1, 'the new process is scanned first, and alone');
     assert.equal(s.refreshes, 1, 'no full refresh');
     // curl exits before its call is complete: its socket and its /proc entry are gone.
@@ -184,11 +181,31 @@ test('fixture: a flow start looks for its sockets at once; a client that is gone
       name: 'curl',
       pid: 300,
     });
-    // A lookup that comes before the next turn runs the pending look itself.
+    // Flow starts later in the same batch wait for the next turn, unless a lookup asks first.
     addClient(root, 301, 'wget', 3002, 40124);
+    addClient(root, 302, 'wget', 3003, 40125);
     r.prefetch('192.0.2.2', 40124, 'tcp');
-    assert.equal(r.lookup('192.0.2.2', 40124, 'tcp', us(now))?.process?.name, 'wget');
-    assert.equal(r.stats().targetedLooks, 2);
+    r.prefetch('192.0.2.2', 40125, 'tcp');
+    assert.equal(r.stats().targetedLooks, 1);
+    assert.equal(r.lookup('192.0.2.2', 40124, 'tcp', us(now))?.process?.pid, 301);
+    assert.equal(r.stats().targetedLooks, 2, 'one look for both');
+    assert.equal(r.lookup('192.0.2.2', 40125, 'tcp', us(now))?.process?.pid, 302);
+    await new Promise((res) => setImmediate(res));
+    assert.equal(r.stats().targetedLooks, 2, 'nothing left for the next turn');
+    // A process that held no socket at the last refresh is left to the next refresh: a targeted
+    // look reads only new processes and socket holders.
+    const dir = join(root, '400');
+    mkdirSync(join(dir, 'fd'), { recursive: true });
+    writeFileSync(join(dir, 'comm'), 'cron\n');
+    writeFileSync(join(dir, 'cmdline'), 'cron\0');
+    now += 1000;
+    r.refresh();
+    addClient(root, 400, 'cron', 3005, 40126);
+    now += 5;
+    r.prefetch('192.0.2.2', 40126, 'tcp');
+    assert.equal(r.stats().fdScans, 8, 'the 8 socket holders, not cron');
+    assert.equal(r.lookup('192.0.2.2', 40126, 'tcp', us(now))?.process?.name, 'cron');
+    assert.equal(r.stats().fdScans, 9, "a lookup's look reads every process if need be");
   } finally {
     r.close();
   }
@@ -199,10 +216,11 @@ test('fixture: flow starts waiting for a look are bounded, the oldest dropped an
   try {
     const n = LOCAL_MAX_PENDING + 100;
     for (let i = 0; i < n; i++) r.prefetch('192.0.2.2', 1024 + i, 'tcp');
-    assert.equal(r.stats().pendingDropped, 100);
+    // The first is looked for at once, the rest wait for the next turn.
+    assert.equal(r.stats().pendingDropped, n - 1 - LOCAL_MAX_PENDING);
     await new Promise((res) => setImmediate(res));
     const s = r.stats();
-    assert.equal(s.targetedLooks, 1, 'one look for the whole batch');
+    assert.equal(s.targetedLooks, 2, 'one look for the rest of the batch');
     assert.equal(s.prefetched, n);
   } finally {
     r.close();

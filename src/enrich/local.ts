@@ -12,9 +12,11 @@
  *
  * Between two refreshes a connection can open and close (a 5 ms curl), so the pipeline tells the
  * resolver each new flow's endpoints when its first packet arrives (`prefetch`): an endpoint on
- * a local address with no recently seen owner is looked for at once — on the next turn of the
- * event loop, or right away when a lookup asks for it first — by a targeted look that reads only
- * that namespace's socket table of that transport and the fd links of new processes first. A
+ * a local address with no recently seen owner is looked for at once — the first of a batch of
+ * packets right away, the others on the next turn of the event loop, or when a lookup asks for it
+ * first — by a targeted look that reads only that namespace's socket table of that transport and
+ * the fd links of new processes and of processes that hold sockets already (a lookup's look reads
+ * the other processes' too if need be). A
  * lookup that misses on a local address does the same (a key at most once per
  * LOCAL_MISS_REFRESH_MIN_MS). Targeted looks share a budget of LOCAL_TARGETED_MAX_DUTY of one
  * core (bursts of LOCAL_TARGETED_BURST_MS); keys waiting past it are bounded by
@@ -200,7 +202,7 @@ class ProcResolver implements LocalResolver {
   /** Keys waiting for a targeted look (insertion order: oldest first). */
   private readonly pending = new Map<string, Want>();
   private drainScheduled = false;
-  /** Key → when a targeted look last looked for it (ms); bounded like `pending`. */
+  /** Key → when a lookup's (thorough) look last looked for it (ms); bounded like `pending`. */
   private readonly lookedAt = new Map<string, number>();
   /** Budget of targeted look time (ms) and when it was last topped up (ms). */
   private budgetMs = LOCAL_TARGETED_BURST_MS;
@@ -282,7 +284,7 @@ class ProcResolver implements LocalResolver {
       if (at === undefined || nowMs - at >= this.missMinMs) {
         this.st.missLooks++;
         this.want(key, { ip: n, port, transport });
-        this.drain();
+        this.drain(true);
         id = this.find(n, port, transport, tsUs);
       }
     }
@@ -304,8 +306,10 @@ class ProcResolver implements LocalResolver {
     this.st.prefetched++;
     this.want(key, { ip: n, port, transport });
     if (!this.drainScheduled) {
-      // One look for every flow that started in this batch of packets.
+      // The first flow of a batch of packets is looked for at once (a 5 ms client is gone after
+      // a few milliseconds); the others that start in the same batch share one look next turn.
       this.drainScheduled = true;
+      this.drain();
       setImmediate(() => {
         this.drainScheduled = false;
         this.drain();
@@ -341,8 +345,11 @@ class ProcResolver implements LocalResolver {
     return this.gapMs(this.refreshMs > 0 ? this.refreshMs : LOCAL_REFRESH_MS) * 1000;
   }
 
-  /** Runs one targeted look for every pending key, when the budget allows. */
-  private drain(): void {
+  /**
+   * Runs one targeted look for every pending key, when the budget allows; `thorough` (a lookup
+   * missed: the entry is about to be stored) reads every process's fd links if need be.
+   */
+  private drain(thorough = false): void {
     if (this.closed || this.pending.size === 0) return;
     const nowMs = this.now();
     this.budgetMs = Math.min(
@@ -355,7 +362,7 @@ class ProcResolver implements LocalResolver {
     this.pending.clear();
     const t0 = performance.now();
     try {
-      this.look(wants, nowMs);
+      this.look(wants, nowMs, thorough);
     } catch {
       this.st.errors++;
     }
@@ -363,7 +370,8 @@ class ProcResolver implements LocalResolver {
     this.budgetMs -= took;
     this.st.targetedLooks++;
     this.st.totalTargetedMs += took;
-    for (const w of wants) {
+    // Misses are spaced per key after a thorough look; a flow start's quick one does not count.
+    for (const w of thorough ? wants : []) {
       const key = `${w.transport} ${w.ip} ${w.port}`;
       this.lookedAt.delete(key);
       this.lookedAt.set(key, nowMs);
@@ -378,7 +386,7 @@ class ProcResolver implements LocalResolver {
    * are local in, and records the owners of the sockets on the wanted ports: fd links are read
    * only for sockets without a known owner, new processes first, until every one is found.
    */
-  private look(wants: readonly Want[], nowMs: number): void {
+  private look(wants: readonly Want[], nowMs: number, thorough: boolean): void {
     const nowUs = nowMs * 1000;
     /** `<netDir> <transport>` → the ports wanted there. */
     const groups = new Map<
@@ -417,7 +425,8 @@ class ProcResolver implements LocalResolver {
         const c = name.charCodeAt(0);
         if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
       }
-      for (const pid of this.scanOrder(pids)) {
+      // A flow start reads only where a new socket is likely (see scanOrder): it must be quick.
+      for (const pid of this.scanOrder(pids, !thorough)) {
         if (wanted.size === 0) break;
         this.scanFds(pid, wanted, inodes);
       }
@@ -596,14 +605,15 @@ class ProcResolver implements LocalResolver {
   /**
    * The order to read processes' fd links in when looking for new sockets: new processes first
    * (a new socket most likely belongs to one), then those that hold sockets already (a server, a
-   * client with a pool), then the rest.
+   * client with a pool), then the rest — left out with `likelyOnly` (a flow start's look: a
+   * process that held no socket at the last refresh is found by a lookup's look or a refresh).
    */
-  private scanOrder(pids: readonly number[]): number[] {
+  private scanOrder(pids: readonly number[], likelyOnly = false): number[] {
     const holders = new Set(this.owners.values());
     const rank = (p: number): number => (!this.knownPids.has(p) ? 0 : holders.has(p) ? 1 : 2);
     const out: number[][] = [[], [], []];
     for (const p of pids) out[rank(p)]!.push(p);
-    return out.flat();
+    return likelyOnly ? [...out[0]!, ...out[1]!] : out.flat();
   }
 
   /** Remembers `row`'s owner under the keys a lookup finds it by. */
