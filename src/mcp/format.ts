@@ -4,6 +4,7 @@
  * (what the tools accept) and an ISO string they can read.
  */
 import { KsError } from '../util/errors.ts';
+import { BYTES_UP_TO_GIB, DURATION_TEXT, formatBytes, formatDuration } from '../util/format.ts';
 
 /** Most text one tool answer carries; past it rows are left out and a marker says how many. */
 export const MCP_MAX_TEXT_BYTES = 128 * 1024;
@@ -60,20 +61,15 @@ function usage(name: string, v: unknown): KsError {
   );
 }
 
-/** µs duration → `1.23 ms`, `850 µs`, `2.5 s`. */
+/** µs duration → `1.23 ms`, `850 µs`, `2.50 s`; `-` when unknown. */
 export function duration(us: number | null | undefined): string {
   if (us === null || us === undefined) return '-';
-  if (us < 1000) return `${Math.round(us)} µs`;
-  if (us < 1_000_000) return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
-  return `${(us / 1_000_000).toFixed(2)} s`;
+  return formatDuration(us, DURATION_TEXT);
 }
 
 /** Bytes → `512 B`, `1.5 KiB`, `3.2 MiB`. */
 export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  return formatBytes(n, BYTES_UP_TO_GIB);
 }
 
 export function percent(r: number): string {

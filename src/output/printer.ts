@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Entry } from '../entry/model.ts';
 import type { ViewBuilder } from '../entry/view.ts';
 import { isoMicros } from '../entry/time.ts';
+import { DURATION_SHORT, formatDuration } from '../util/format.ts';
 
 export type OutputFormat = 'table' | 'json' | 'jsonl';
 export const outputFormats: readonly OutputFormat[] = ['table', 'json', 'jsonl'];
@@ -77,10 +78,7 @@ export function statusOf(e: Entry): string {
 
 function elapsedOf(e: Entry): string {
   if (e.record.kind === 'ws') return '';
-  const us = e.elapsed_time;
-  if (us < 1000) return `${us}µs`;
-  if (us < 1e6) return `${(us / 1000).toFixed(1)}ms`;
-  return `${(us / 1e6).toFixed(2)}s`;
+  return formatDuration(e.elapsed_time, DURATION_SHORT);
 }
 
 const COLUMNS = [

@@ -1,17 +1,6 @@
 /** One-line-per-topic summary printed on stderr after a dissect run. */
 import type { PipelineSummary } from '../tap/pipeline.ts';
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
+import { BYTES, formatBytes } from '../util/format.ts';
 
 export function formatSummary(s: PipelineSummary, seconds: number, files: number): string {
   const entries = Object.entries(s.entries)
@@ -26,10 +15,10 @@ export function formatSummary(s: PipelineSummary, seconds: number, files: number
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const lines = [
-    `files: ${files}  packets: ${s.packets}  bytes: ${fmtBytes(s.bytes)}  seconds: ${seconds.toFixed(3)}`,
+    `files: ${files}  packets: ${s.packets}  bytes: ${formatBytes(s.bytes, BYTES)}  seconds: ${seconds.toFixed(3)}`,
     `connections: tcp ${s.tcpConnections}, udp flows ${s.udpFlows}`,
     `entries: ${total}${entries ? ` (${entries})` : ''}`,
-    `gaps: ${s.gaps} (${fmtBytes(s.gapBytes)})  violations: ${s.violations}  detached: ${s.detached}`,
+    `gaps: ${s.gaps} (${formatBytes(s.gapBytes, BYTES)})  violations: ${s.violations}  detached: ${s.detached}`,
     `limits hit: ${limits || 'none'}`,
   ];
   if (skipped) lines.push(`not decoded: ${skipped}`);

@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { KFL_ERROR_CODES } from '../util/errors.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl } from './compile.ts';
 import { KflError, type KflErrorCode } from './errors.ts';
@@ -259,4 +261,17 @@ test('validateMacros checks definitions up front', () => {
       JSON.stringify(m),
     );
   }
+});
+
+test('the docs list every KFL error code, in the order of the one list', () => {
+  const doc = (name: string): string =>
+    readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
+  const codesIn = (text: string, re: RegExp): string[] => [...text.matchAll(re)].map((m) => m[1]!);
+  // docs/kfl-language.md: one table row per code.
+  assert.deepEqual(codesIn(doc('kfl-language.md'), /^\| `(KS_ERR_KFL_\w+)` \|/gm), KFL_ERROR_CODES);
+  // docs/api.md: the 400 row of the error table.
+  const row = doc('api.md')
+    .split('\n')
+    .find((l) => l.startsWith('| 400 | `KS_ERR_KFL_'));
+  assert.deepEqual(codesIn(row ?? '', /`(KS_ERR_KFL_\w+)`/g), KFL_ERROR_CODES);
 });

@@ -8,23 +8,10 @@
  *
  * A KsError (stable code, usage exit code); the CLI prints `caret()` under the message.
  */
-import { KsError } from '../util/errors.ts';
+import { KsError, type KflErrorCode } from '../util/errors.ts';
 
-export type KflErrorCode =
-  /** Not a KFL expression (CEL syntax error, unterminated string, number with a unit…). */
-  | 'KS_ERR_KFL_SYNTAX'
-  /** A name that is not a declared field (with a "did you mean"). */
-  | 'KS_ERR_KFL_UNKNOWN_FIELD'
-  /** Operands or function arguments of the wrong type (`status_code == "200"`). */
-  | 'KS_ERR_KFL_TYPE'
-  /** The filter is valid but is not a condition (`method`, `status_code + 1`). */
-  | 'KS_ERR_KFL_NOT_BOOL'
-  /** Older (KFL1) syntax that cannot be translated without guessing. */
-  | 'KS_ERR_KFL_AMBIGUOUS'
-  /** A regular expression outside the RE2 subset that JavaScript evaluates the same way. */
-  | 'KS_ERR_KFL_REGEX'
-  /** A macro definition (`tap.customMacros`) is invalid or macros expand in a cycle. */
-  | 'KS_ERR_KFL_MACRO';
+/** The codes and what each means are listed once, in util/errors.ts. */
+export type { KflErrorCode };
 
 export interface KflErrorInit {
   code: KflErrorCode;

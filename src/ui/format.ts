@@ -3,6 +3,7 @@
  * classes. Kept apart from the Ink components so it is tested without rendering.
  */
 import type { EndpointSummary, EntrySummary } from '../api/types.ts';
+import { DURATION_COMPACT, formatDuration } from '../util/format.ts';
 
 /** Terminal widths below this use the compact layout (seconds-only time, narrower columns). */
 export const NARROW_WIDTH = 80;
@@ -64,11 +65,7 @@ export function formatTime(us: number, seconds = false): string {
 /** µs → `850µs`, `12.3ms`, `250ms`, `1.20s` (at most 6 characters); empty when absent. */
 export function formatLatency(us: number | undefined): string {
   if (us === undefined || !Number.isFinite(us) || us < 0) return '';
-  if (us < 999.5) return `${Math.round(us)}µs`;
-  if (us < 99_950) return `${(us / 1000).toFixed(1)}ms`;
-  if (us < 999_500) return `${Math.round(us / 1000)}ms`;
-  if (us < 6e7) return `${(us / 1e6).toFixed(2)}s`;
-  return `${(us / 6e7).toFixed(1)}m`;
+  return formatDuration(us, DURATION_COMPACT);
 }
 
 /** The name when known, else `ip:port` (`[v6]:port`). */

@@ -10,6 +10,31 @@ export const ExitCode = {
   config: 4,
 } as const;
 
+/**
+ * KFL compile errors (query/errors.ts) with their exit codes, the one list of them: usage errors,
+ * but a bad macro is a configuration error.
+ */
+const KFL_ERROR_EXIT = {
+  /** Not a KFL expression (CEL syntax error, unterminated string, number with a unit…). */
+  KS_ERR_KFL_SYNTAX: ExitCode.usage,
+  /** A name that is not a declared field (with a "did you mean"). */
+  KS_ERR_KFL_UNKNOWN_FIELD: ExitCode.usage,
+  /** Operands or function arguments of the wrong type (`status_code == "200"`). */
+  KS_ERR_KFL_TYPE: ExitCode.usage,
+  /** The filter is valid but is not a condition (`method`, `status_code + 1`). */
+  KS_ERR_KFL_NOT_BOOL: ExitCode.usage,
+  /** Older (KFL1) syntax that cannot be translated without guessing. */
+  KS_ERR_KFL_AMBIGUOUS: ExitCode.usage,
+  /** A regular expression outside the RE2 subset that JavaScript evaluates the same way. */
+  KS_ERR_KFL_REGEX: ExitCode.usage,
+  /** A macro definition (`tap.customMacros`) is invalid or macros expand in a cycle. */
+  KS_ERR_KFL_MACRO: ExitCode.config,
+} as const;
+
+export type KflErrorCode = keyof typeof KFL_ERROR_EXIT;
+/** Every KFL error code, in the order the docs list them. */
+export const KFL_ERROR_CODES = Object.keys(KFL_ERROR_EXIT) as readonly KflErrorCode[];
+
 export type ErrorCode =
   | 'KS_ERR_USAGE'
   | 'KS_ERR_CONFIG_UNKNOWN_KEY'
@@ -27,13 +52,7 @@ export type ErrorCode =
   | 'KS_ERR_CAPTURE_INTERFACE'
   | 'KS_ERR_CAPTURE_FILTER'
   | 'KS_ERR_CAPTURE_FAILED'
-  | 'KS_ERR_KFL_SYNTAX'
-  | 'KS_ERR_KFL_UNKNOWN_FIELD'
-  | 'KS_ERR_KFL_TYPE'
-  | 'KS_ERR_KFL_NOT_BOOL'
-  | 'KS_ERR_KFL_AMBIGUOUS'
-  | 'KS_ERR_KFL_REGEX'
-  | 'KS_ERR_KFL_MACRO'
+  | KflErrorCode
   /** API: unknown route, entry or node. */
   | 'KS_ERR_NOT_FOUND'
   /** API: a server (hub, worker) cannot be reached, timed out, or answered something else. */
@@ -67,13 +86,7 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_CAPTURE_INTERFACE: ExitCode.usage,
   KS_ERR_CAPTURE_FILTER: ExitCode.usage,
   KS_ERR_CAPTURE_FAILED: ExitCode.failure,
-  KS_ERR_KFL_SYNTAX: ExitCode.usage,
-  KS_ERR_KFL_UNKNOWN_FIELD: ExitCode.usage,
-  KS_ERR_KFL_TYPE: ExitCode.usage,
-  KS_ERR_KFL_NOT_BOOL: ExitCode.usage,
-  KS_ERR_KFL_AMBIGUOUS: ExitCode.usage,
-  KS_ERR_KFL_REGEX: ExitCode.usage,
-  KS_ERR_KFL_MACRO: ExitCode.config,
+  ...KFL_ERROR_EXIT,
   KS_ERR_NOT_FOUND: ExitCode.input,
   KS_ERR_UNAVAILABLE: ExitCode.failure,
   KS_ERR_LISTEN: ExitCode.failure,

@@ -5,6 +5,12 @@
  */
 import type { GroupStats, Stats, StatsResult } from './accumulator.ts';
 import type { L4Aggregation, L4Group } from './l4.ts';
+import {
+  BYTES_3_DIGITS,
+  DURATION_MS_NUMBER,
+  formatBytes,
+  formatDuration,
+} from '../../util/format.ts';
 
 export const DEFAULT_TABLE_WIDTH = 120;
 /** The group column never gets narrower than this (the line grows instead). */
@@ -78,25 +84,13 @@ export function fmtPct(f: number, calls: number): string {
 /** µs → milliseconds with 3 significant-ish digits: 123 → `0.123`, 4567 → `4.57`, 1.5e6 → `1500`. */
 export function fmtMs(us: number | undefined): string {
   if (us === undefined) return '-';
-  const ms = us / 1000;
-  if (ms < 1) return ms.toFixed(3);
-  if (ms < 10) return ms.toFixed(2);
-  if (ms < 1000) return ms.toFixed(1);
-  return fmtCount(Math.round(ms), 7);
+  if (us < 1e6) return formatDuration(us, DURATION_MS_NUMBER);
+  return fmtCount(Math.round(us / 1000), 7);
 }
 
 /** Binary units: `512 B`, `1.50 KiB`, `12.3 MiB`, `123 GiB`. */
 export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const digits = v < 10 ? 2 : v < 100 ? 1 : 0;
-  return `${v.toFixed(digits)} ${units[i]}`;
+  return formatBytes(n, BYTES_3_DIGITS);
 }
 
 function plural(n: number, what: string): string {

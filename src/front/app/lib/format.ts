@@ -1,4 +1,5 @@
 /** Display formats shared by every view (pure, so the Node tests can pin them). */
+import { BYTES, DURATION_3_DIGITS, formatBytes, formatDuration } from '../../../util/format.ts';
 
 /** `15:52:00.113472` (UTC) from µs since the epoch; the list shows UTC like the API. */
 export function fmtClock(us: number): string {
@@ -26,27 +27,16 @@ export function parseIsoUs(iso: string): number {
   return base * 1000 + Number(frac);
 }
 
-/** `681 µs`, `2.88 ms`, `1.23 s`. */
+/** `681 µs`, `2.88 ms`, `1.23 s`; empty when absent. */
 export function fmtDuration(us: number | undefined | null): string {
   if (us === undefined || us === null || !Number.isFinite(us)) return '';
-  if (us < 1000) return `${Math.round(us)} µs`;
-  if (us < 1e6) return `${(us / 1000).toPrecision(3)} ms`;
-  if (us < 60e6) return `${(us / 1e6).toPrecision(3)} s`;
-  return `${(us / 60e6).toFixed(1)} min`;
+  return formatDuration(us, DURATION_3_DIGITS);
 }
 
-/** `141 B`, `1.2 KiB`, `3.4 MiB`. */
+/** `141 B`, `1.2 KiB`, `3.4 MiB`; empty when absent. */
 export function fmtBytes(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
+  return formatBytes(n, BYTES);
 }
 
 /** `12.3/s`, `0.05/s`. */
