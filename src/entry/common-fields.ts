@@ -29,6 +29,56 @@ const uniq = (xs: (string | undefined)[]): string[] | undefined => {
 };
 const durationSec = (e: Entry): number => Math.max(e.elapsed_time, 1) / 1e6;
 
+/** The two directions of an L4 record: KFL's name for each, and the record's side. */
+const L4_DIRECTIONS = [
+  { name: 'local', side: 'client' },
+  { name: 'remote', side: 'server' },
+] as const;
+type L4Direction = (typeof L4_DIRECTIONS)[number];
+/** What an L4 record counts each way: KFL suffixes of the total and of its rate per second. */
+const L4_MEASURES = [
+  {
+    total: 'pkts',
+    rate: 'pps',
+    key: 'packets',
+    doc: (d: L4Direction) => `packets sent by the ${d.side} (${d.name} side)`,
+  },
+  {
+    total: 'bytes',
+    rate: 'bps',
+    key: 'bytes',
+    doc: (d: L4Direction) => `IP bytes sent by the ${d.side}`,
+  },
+] as const;
+type L4Record = TcpConnRecord | UdpFlowRecord;
+
+/** `<prefix>_local_pkts`, `_local_bytes`, `_remote_pkts`, `_remote_bytes`: what each side sent. */
+function l4Totals(prefix: string, record: (e: Entry) => L4Record | undefined): FieldDef[] {
+  return L4_DIRECTIONS.flatMap((d) =>
+    L4_MEASURES.map((m): FieldDef => ({
+      name: `${prefix}_${d.name}_${m.total}`,
+      type: 'int',
+      doc: m.doc(d),
+      get: (e) => record(e)?.[d.side][m.key],
+    })),
+  );
+}
+
+/** `<prefix>_local_pps`, `_local_bps`, `_remote_pps`, `_remote_bps`: the totals per second. */
+function l4Rates(prefix: string, record: (e: Entry) => L4Record | undefined): FieldDef[] {
+  return L4_DIRECTIONS.flatMap((d) =>
+    L4_MEASURES.map((m): FieldDef => ({
+      name: `${prefix}_${d.name}_${m.rate}`,
+      type: 'int',
+      doc: `${d.side} ${m.key} per second over the ${prefix} duration`,
+      get: (e) => {
+        const r = record(e);
+        return r ? Math.round(r[d.side][m.key] / durationSec(e)) : undefined;
+      },
+    })),
+  );
+}
+
 const CAPTURE_SOURCE_CODES: Record<string, number> = {
   af_packet: 0,
   ebpf: 1,
@@ -205,30 +255,7 @@ export const commonFields: readonly FieldDef[] = [
     doc: 'L7 protocols detected on the connection',
     get: (e) => tcpConn(e)?.l7Detected,
   },
-  {
-    name: 'conn_local_pkts',
-    type: 'int',
-    doc: 'packets sent by the client (local side)',
-    get: (e) => tcpConn(e)?.client.packets,
-  },
-  {
-    name: 'conn_local_bytes',
-    type: 'int',
-    doc: 'IP bytes sent by the client',
-    get: (e) => tcpConn(e)?.client.bytes,
-  },
-  {
-    name: 'conn_remote_pkts',
-    type: 'int',
-    doc: 'packets sent by the server (remote side)',
-    get: (e) => tcpConn(e)?.server.packets,
-  },
-  {
-    name: 'conn_remote_bytes',
-    type: 'int',
-    doc: 'IP bytes sent by the server',
-    get: (e) => tcpConn(e)?.server.bytes,
-  },
+  ...l4Totals('conn', tcpConn),
   {
     name: 'conn_group_id',
     type: 'int',
@@ -295,66 +322,8 @@ export const commonFields: readonly FieldDef[] = [
     doc: 'L7 protocols detected on the flow',
     get: (e) => udpFlow(e)?.l7Detected,
   },
-  {
-    name: 'flow_local_pkts',
-    type: 'int',
-    doc: 'packets sent by the client (local side)',
-    get: (e) => udpFlow(e)?.client.packets,
-  },
-  {
-    name: 'flow_local_bytes',
-    type: 'int',
-    doc: 'IP bytes sent by the client',
-    get: (e) => udpFlow(e)?.client.bytes,
-  },
-  {
-    name: 'flow_remote_pkts',
-    type: 'int',
-    doc: 'packets sent by the server (remote side)',
-    get: (e) => udpFlow(e)?.server.packets,
-  },
-  {
-    name: 'flow_remote_bytes',
-    type: 'int',
-    doc: 'IP bytes sent by the server',
-    get: (e) => udpFlow(e)?.server.bytes,
-  },
-  {
-    name: 'flow_local_pps',
-    type: 'int',
-    doc: 'client packets per second over the flow duration',
-    get: (e) => {
-      const f = udpFlow(e);
-      return f ? Math.round(f.client.packets / durationSec(e)) : undefined;
-    },
-  },
-  {
-    name: 'flow_local_bps',
-    type: 'int',
-    doc: 'client bytes per second over the flow duration',
-    get: (e) => {
-      const f = udpFlow(e);
-      return f ? Math.round(f.client.bytes / durationSec(e)) : undefined;
-    },
-  },
-  {
-    name: 'flow_remote_pps',
-    type: 'int',
-    doc: 'server packets per second over the flow duration',
-    get: (e) => {
-      const f = udpFlow(e);
-      return f ? Math.round(f.server.packets / durationSec(e)) : undefined;
-    },
-  },
-  {
-    name: 'flow_remote_bps',
-    type: 'int',
-    doc: 'server bytes per second over the flow duration',
-    get: (e) => {
-      const f = udpFlow(e);
-      return f ? Math.round(f.server.bytes / durationSec(e)) : undefined;
-    },
-  },
+  ...l4Totals('flow', udpFlow),
+  ...l4Rates('flow', udpFlow),
   {
     name: 'flow_group_id',
     type: 'int',
