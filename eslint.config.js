@@ -1,16 +1,73 @@
 // ESLint flat config. Import restrictions encode DESIGN.md's dependency rules.
 import js from '@eslint/js';
+import path from 'node:path';
 import tseslint from 'typescript-eslint';
 
-// For one file, the last matching block's `no-restricted-imports` wins, so each block lists the
-// general rule (nothing imports cmd/; only cmd/ imports ui/) together with its own.
-const general = ['**/cmd/**', '**/ui/**'];
-const restrict = (patterns) => ({
-  'no-restricted-imports': [
-    'error',
-    { patterns: [{ group: patterns, message: 'DESIGN.md dependency rule' }] },
-  ],
-});
+// DESIGN.md's dependency rules as allow-lists: the top-level folders under src/ each folder's
+// production code may import (its own always). A folder not listed here may import nothing
+// outside itself until it is added; nothing imports cmd/, only cmd/ imports ui/, front/app (the
+// browser bundle) reaches the hub over the network only (its API types and the shared
+// formatters are the exception). Tests may import anything.
+const ALL = ['api', 'config', 'enrich', 'entry', 'front', 'hub', 'kube', 'mcp', 'output'];
+const ALLOWED = {
+  util: [],
+  entry: ['util'],
+  config: ['util'],
+  tap: ['entry', 'util'],
+  enrich: ['entry', 'tap', 'util'],
+  query: ['entry', 'tap', 'util'],
+  store: ['entry', 'tap', 'util'],
+  output: ['entry', 'tap', 'util'],
+  redact: ['config', 'entry', 'util'],
+  api: ['config', 'entry', 'output', 'query', 'store', 'tap', 'util'],
+  worker: ['api', 'config', 'enrich', 'entry', 'query', 'redact', 'store', 'tap', 'util'],
+  hub: ['api', 'config', 'mcp', 'query', 'store', 'util', 'worker'],
+  kube: ['api', 'config', 'enrich', 'entry', 'util', 'worker'],
+  mcp: ['api', 'config', 'kube', 'store', 'util'],
+  front: ['api', 'util'],
+  'front/app': ['api', 'util'],
+  ui: ['api', 'util'],
+  cmd: [...ALL, 'query', 'redact', 'store', 'tap', 'ui', 'util', 'worker'],
+};
+const srcDir = path.join(import.meta.dirname, 'src');
+const folderOf = (rel) => {
+  const parts = rel.split(path.sep);
+  if (parts.length < 2) return '(src)';
+  return parts[0] === 'front' && parts[1] === 'app' ? 'front/app' : parts[0];
+};
+const layering = {
+  meta: {
+    type: 'problem',
+    messages: {
+      denied: '{{from}}/ may not import {{to}}/ (DESIGN.md dependency rules; allowed: {{allowed}})',
+    },
+  },
+  create(context) {
+    const file = context.filename;
+    const rel = path.relative(srcDir, file);
+    if (rel.startsWith('..') || /\.test\.tsx?$/.test(file)) return {};
+    const from = folderOf(rel);
+    const allowed = ALLOWED[from] ?? [];
+    const check = (node, spec) => {
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const target = path.relative(srcDir, path.resolve(path.dirname(file), spec));
+      if (target.startsWith('..')) return;
+      const to = folderOf(target);
+      if (to === from || allowed.includes(to)) return;
+      context.report({
+        node,
+        messageId: 'denied',
+        data: { from, to, allowed: allowed.join(', ') || 'nothing' },
+      });
+    };
+    return {
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
+    };
+  },
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.bench/**', '**/testdata/**'] },
@@ -37,46 +94,21 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['src/**/*.ts', 'src/**/*.tsx'], ignores: ['src/cmd/**'], rules: restrict(general) },
-  // front/app is browser code: it reaches the hub over the network only (types from api/ allowed).
+  {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: { local: { rules: { layering } } },
+    rules: { 'local/layering': 'error' },
+  },
+  // The browser bundle has no Node built-ins.
   {
     files: ['src/front/app/**/*.ts', 'src/front/app/**/*.tsx'],
-    rules: restrict([
-      ...general,
-      '**/tap/**',
-      '**/store/**',
-      '**/query/**',
-      '**/worker/**',
-      '**/hub/**',
-      '**/kube/**',
-      '**/config/**',
-      'node:*',
-    ]),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'browser code: no Node built-ins' }] },
+      ],
+    },
   },
-  // tap/ (the capture engine in workers) imports only entry/ and util/.
-  {
-    files: ['src/tap/**/*.ts'],
-    rules: restrict([
-      ...general,
-      '**/kube/**',
-      '**/config/**',
-      '**/output/**',
-      '**/query/**',
-      '**/store/**',
-      '**/enrich/**',
-      '**/worker/**',
-      '**/hub/**',
-      '**/mcp/**',
-      '**/front/**',
-    ]),
-  },
-  // entry/ is the shared model: it imports only util/.
-  {
-    files: ['src/entry/**/*.ts'],
-    rules: restrict([...general, '**/tap/**', '**/kube/**', '**/config/**', '**/output/**']),
-  },
-  // enrich/ never imports kube/ (it receives a resolver).
-  { files: ['src/enrich/**/*.ts'], rules: restrict([...general, '**/kube/**']) },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
