@@ -513,6 +513,17 @@ test('list filters by label selector (equality and set-based) and field selector
   const bad = await api('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent('spec.bogus=1')}`);
   assert.equal(bad.status, 400);
   assert.equal(bad.json.reason, 'BadRequest');
+  // deletecollection and a DELETE with a body that is not JSON: 400 too, nothing deleted.
+  const badDelete = await api(
+    'DELETE',
+    `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent('app in (a')}`,
+  );
+  assert.equal(badDelete.status, 400);
+  assert.equal(badDelete.json.reason, 'BadRequest');
+  const badOptions = await api('DELETE', '/api/v1/namespaces/default/pods/la', '{"preconditions":');
+  assert.equal(badOptions.status, 400);
+  assert.equal((await api('GET', '/api/v1/namespaces/default/pods/la')).status, 200);
+  assert.deepEqual(await names(ls('app in (a,b,c)')), ['la', 'lb', 'lc']);
   const pods = await kubectlOk('get', 'pods', '-l', 'app in (a,c)', '-o', 'name');
   assert.deepEqual(pods.trim().split('\n'), ['pod/la', 'pod/lc']);
 });

@@ -12,13 +12,13 @@ import type { RequestAttributes, ReviewSpec } from './authz.ts';
 import { decodeReviewProtobuf, deniedBy, forbidden, reviewStatus, verbOf } from './authz.ts';
 import { PORT_FORWARD_PROTOCOLS, parsePorts, webSocketPortForward } from './portforward.ts';
 import { SpdyPortForwardSession } from './spdy.ts';
-import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { ResourceCall, Route, SimState } from './http.ts';
 import {
   NO_SUCH_PATH,
   badRequest,
   contentType,
   readBody,
+  parseObject,
   readObject,
   readRaw,
   sendJson,
@@ -33,7 +33,7 @@ import {
   validate,
 } from './validation.ts';
 import { servePatch } from './patch-request.ts';
-import { isWatch, serveCollection } from './list-watch.ts';
+import { isWatch, selectorsOf, serveCollection } from './list-watch.ts';
 
 /** The decoded, non-empty segments of a request path. */
 function pathSegments(url: URL): string[] {
@@ -156,9 +156,7 @@ async function handle(st: SimState, req: IncomingMessage, res: ServerResponse): 
   if (method === 'DELETE' && r.name !== undefined) return deleteObject(st, call);
   if (method === 'DELETE') {
     // deletecollection
-    const labels = parseLabelSelector(q.get('labelSelector'));
-    const fields = parseFieldSelector(q.get('fieldSelector'));
-    const gone = st.store.list(rd, r.ns).filter((o) => labels(o) && fields(o));
+    const gone = st.store.list(rd, r.ns).filter(selectorsOf(q));
     for (const o of gone) st.store.delete(rd, o.metadata.namespace, o.metadata.name);
     return sendJson(res, 200, {
       kind: `${rd.kind}List`,
@@ -200,10 +198,10 @@ async function deleteObject(st: SimState, { req, res, r }: ResourceCall): Promis
   const { res: rd, ns } = r;
   const name = r.name!;
   const body = await readBody(req);
-  const opts =
-    body.trim() === ''
-      ? {}
-      : (JSON.parse(body) as { preconditions?: { uid?: string; resourceVersion?: string } });
+  // DeleteOptions; a body that is not an object is 400 as for any other request.
+  const opts = (body.trim() === '' ? {} : parseObject(body)) as {
+    preconditions?: { uid?: string; resourceVersion?: string };
+  };
   const cur = st.store.mustGet(rd, ns, name);
   const pre = opts.preconditions ?? {};
   if (

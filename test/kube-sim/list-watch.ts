@@ -68,24 +68,27 @@ function table(objs: KObj[], rv: string, includeObject: string): Record<string, 
   };
 }
 
+/** labelSelector and fieldSelector of a collection request as one matcher (malformed: 400). */
+export function selectorsOf(q: URLSearchParams): Matcher {
+  try {
+    const labels = parseLabelSelector(q.get('labelSelector'));
+    const fields = parseFieldSelector(q.get('fieldSelector'));
+    return (o) => labels(o) && fields(o);
+  } catch (e) {
+    if (e instanceof SelectorError) throw badRequest(e.message);
+    throw e;
+  }
+}
+
 /**
  * GET of a collection: a watch with `watch=1|true`, else a list; labelSelector and fieldSelector
  * apply to both (a malformed selector is 400).
  */
 export function serveCollection(st: SimState, { req, res, r, q }: ResourceCall): void {
-  let labels: Matcher;
-  let fields: Matcher;
-  try {
-    labels = parseLabelSelector(q.get('labelSelector'));
-    fields = parseFieldSelector(q.get('fieldSelector'));
-  } catch (e) {
-    if (e instanceof SelectorError) throw badRequest(e.message);
-    throw e;
-  }
   const c: CollectionRead = {
     r,
     q,
-    match: (o) => labels(o) && fields(o),
+    match: selectorsOf(q),
     asTable: (req.headers.accept ?? '').includes('as=Table'),
     includeObject: q.get('includeObject') ?? 'Metadata',
   };
