@@ -12,5 +12,6 @@ done
 scripts/capture/in-netns.sh node --import tsx scripts/capture/http.ts
 scripts/capture/in-netns.sh node --import tsx scripts/capture/ws.ts
 scripts/capture/in-netns.sh bash scripts/capture/dns.sh
+scripts/capture/in-netns.sh node --import tsx src/tap/dissectors/http/testdata/odd-request-lines.ts
 scripts/capture/in-netns.sh node --import tsx src/redact/testdata/secrets.ts
 bash scripts/capture/expected.sh

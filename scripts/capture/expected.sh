@@ -18,6 +18,7 @@ declare -A about=(
   [http/continue-100]='Expect: 100-continue accepted (100, then body, then 201) and refused (417; body never sent, so tshark never completes that PUT)'
   [http/curl]='curl on one connection: GET (ETag), HEAD, conditional GET → 304, POST → 204, GET'
   [http/unanswered]='GET /ok answered, GET /hang never (server resets); 2nd connection: GET /slow, client gives up and closes'
+  [http/odd-request-lines]='request lines servers still answer: "GET / HTTP/1.", "GET /HTTP/1.1", "OPTIONS HTTP/1.1", runs of spaces, tabs, lower-case and unknown methods (Node answers 200 or 400); HTTP/0.9 "GET /legacy.html" answered with a bare body and close'
   [http/bomb]='gzip response inflating to 10 MiB (decompression bomb), then a normal GET on the same connection'
   [ws/websocket]='Upgrade, server text first, text, binary, a text message in 3 fragments, ping/pong, close 4000 "bye" both ways'
   [ws/websocket-deflate]='permessage-deflate both ways (context takeover), repeated JSON, binary, a compressed message in 2 fragments, close'

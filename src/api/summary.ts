@@ -44,7 +44,7 @@ export function summarize(e: Entry): EntrySummary {
         s.method = r.request.method;
         s.path = r.request.path;
       }
-      if (r.response) s.status = r.response.statusCode;
+      if (r.response && r.response.statusCode > 0) s.status = r.response.statusCode;
       break;
     case 'dns': {
       const q = (r.request ?? r.response)?.questions[0];

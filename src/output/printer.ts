@@ -61,8 +61,11 @@ export function statusOf(e: Entry): string {
   const r = e.record;
   switch (r.kind) {
     case 'http':
+      // An HTTP/0.9 response has no status line: no code (as in Wireshark), not a 0.
       return r.response
-        ? String(r.response.statusCode)
+        ? r.response.statusCode > 0
+          ? String(r.response.statusCode)
+          : ''
         : e.error
           ? e.error.code.replace(/^KS_/, '')
           : '';

@@ -22,7 +22,9 @@ export const httpFields: readonly FieldDef[] = [
   {
     name: 'url',
     type: 'string',
-    doc: 'Request target as sent: path and query (absolute URL when sent to a proxy).',
+    doc:
+      'Request target as sent: path and query (absolute URL when sent to a proxy); empty when ' +
+      'the request line has none.',
     get: (e) => http(e)?.request?.url,
   },
   {
@@ -34,7 +36,9 @@ export const httpFields: readonly FieldDef[] = [
   {
     name: 'http_version',
     type: 'string',
-    doc: 'Protocol version, e.g. HTTP/1.1 (the request’s, else the response’s).',
+    doc:
+      'Protocol version, e.g. HTTP/1.1 (the request’s, else the response’s); as sent when malformed ' +
+      '(e.g. HTTP/1.), HTTP/0.9 for a request line without a version.',
     get: (e) => {
       const r = http(e);
       return r?.request?.httpVersion ?? r?.response?.httpVersion;
@@ -43,8 +47,13 @@ export const httpFields: readonly FieldDef[] = [
   {
     name: 'status_code',
     type: 'int',
-    doc: 'HTTP response status code.',
-    get: (e) => http(e)?.response?.statusCode,
+    doc:
+      'HTTP response status code; absent for an HTTP/0.9 response (a bare body without a status ' +
+      'line: as in Wireshark, no code; the record keeps statusCode 0).',
+    get: (e) => {
+      const code = http(e)?.response?.statusCode;
+      return code === 0 ? undefined : code;
+    },
   },
   {
     name: 'query_string',

@@ -117,3 +117,76 @@ test('the dissector object and its KFL fields', () => {
   const dns = { record: { kind: 'dns' } } as Entry;
   for (const f of httpDissector.fields) assert.equal(f.get(dns), undefined, f.name);
 });
+
+test('odd request lines wait for the server: its status line confirms, anything else does not', () => {
+  const odd = [
+    'GET / HTTP/1.\r\nHost: x\r\n\r\n',
+    'GET /HTTP/1.1\r\nHost: x\r\n\r\n',
+    'OPTIONS HTTP/1.1\r\n',
+    'GET\t/tabs\tHTTP/1.1\r\n',
+    'GET / HTTP/1.1 \r\n',
+  ];
+  // (Lower-case and unregistered methods in an otherwise well-formed line match as before.)
+  assert.equal(detectHttp(b('FOO /x HTTP/1.1\r\n'), none, ctx()), 'match');
+  assert.equal(detectHttp(b('get /x HTTP/1.1\r\n'), none, ctx()), 'match');
+  for (const o of odd) {
+    const what = JSON.stringify(o);
+    assert.equal(detectHttp(b(o), none, ctx()), 'need-more', what);
+    assert.equal(detectHttp(b(o), b('HTTP/1.1 400 Bad Request\r\n'), ctx()), 'match', what);
+    assert.equal(detectHttp(b(o), b('\x00\x00\x00\x04junk'), ctx()), 'no', what);
+    assert.equal(detectHttp(b(o), b('+OK\r\n'), ctx({ portHint: true })), 'need-more', what);
+    const ended = { clientEnded: true, serverEnded: true };
+    assert.equal(detectHttp(b(o), none, ctx(ended)), 'no', what);
+    assert.equal(detectHttp(b(o), b('+OK\r\n'), ctx({ portHint: true, ...ended })), 'no', what);
+  }
+});
+
+test('HTTP/0.9 (`GET /path`, a bare body, the close) matches only on an HTTP port, once ended', () => {
+  const req = b('GET /legacy.html\r\n');
+  const body = b('<html>\n<body>old</body>\n</html>\n');
+  const ended = { clientEnded: true, serverEnded: true };
+  assert.equal(detectHttp(req, none, ctx()), 'need-more');
+  assert.equal(detectHttp(req, body, ctx()), 'no');
+  assert.equal(detectHttp(req, body, ctx(ended)), 'no');
+  assert.equal(detectHttp(req, body, ctx({ portHint: true })), 'need-more');
+  assert.equal(detectHttp(req, body, ctx({ portHint: true, ...ended })), 'match');
+  // Not HTTP/0.9: more than the one line, another method, no body.
+  for (const c of ['GET /x\r\nmore\r\n', 'POST /x\r\n', 'GET x\r\n'])
+    assert.equal(detectHttp(b(c), body, ctx({ portHint: true, ...ended })), 'no', c);
+  assert.equal(detectHttp(req, none, ctx({ portHint: true, ...ended })), 'no');
+
+  // The session makes the entry.
+  const t = testContext();
+  const s = httpDissector.createSession(t.ctx);
+  s.onData(0, req, 1);
+  s.onData(1, body, 2);
+  s.onEnd(3);
+  const rec = t.entries[0]!.record as HttpRecord;
+  assert.deepEqual(
+    [rec.request?.httpVersion, rec.response?.statusCode, rec.response?.body.text],
+    ['HTTP/0.9', 0, body.toString()],
+  );
+  const get = (name: string) =>
+    httpDissector.fields.find((f) => f.name === name)!.get({ record: rec } as Entry);
+  assert.equal(get('status_code'), undefined, 'no status code, as in Wireshark');
+  assert.equal(get('http_version'), 'HTTP/0.9');
+});
+
+test('the relaxed reading does not make other protocols HTTP', () => {
+  const ended = { clientEnded: true, serverEnded: true };
+  const conversations: [string, string][] = [
+    ['get key\r\n', 'END\r\n'], // memcached
+    ['USER anonymous\r\n', '220 ftp ready\r\n'], // FTP
+    ['RETR /pub/file.txt\r\n', '150 Opening\r\n'],
+    ['*1\r\n$4\r\nPING\r\n', '+PONG\r\n'], // Redis
+    ['hello world\r\n', 'hello\r\n'],
+    ['OPTIONS rtsp://cam/stream RTSP/1.0\r\nCSeq: 1\r\n\r\n', 'RTSP/1.0 200 OK\r\n'],
+    ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '\x00\x00\x12\x04\x00\x00\x00\x00\x00'],
+  ];
+  for (const [c, s] of conversations) {
+    const what = JSON.stringify(c);
+    assert.equal(detectHttp(b(c), b(s), ctx()), 'no', what);
+    assert.equal(detectHttp(b(c), b(s), ctx(ended)), 'no', what);
+    assert.equal(detectHttp(b(c), b(s), ctx({ portHint: true, ...ended })), 'no', what);
+  }
+});

@@ -1,6 +1,13 @@
 import type { DetectContext, Detection, Dissector } from '../types.ts';
 import { httpFields } from './fields.ts';
-import { findStartLine, requestLineAt, statusLineAt, type LineVerdict } from './parse.ts';
+import {
+  findStartLine,
+  lenientRequestLineAt,
+  requestLineAt,
+  simpleRequestAt,
+  statusLineAt,
+  type LineVerdict,
+} from './parse.ts';
 import { HttpSession } from './session.ts';
 
 export { HttpSession } from './session.ts';
@@ -9,9 +16,7 @@ type LineTest = (buf: Buffer, off: number) => LineVerdict;
 
 /** The verdict for a message start at the beginning of `buf` (blank lines skipped). */
 function startsWith(buf: Buffer, test: LineTest, ended: boolean): LineVerdict {
-  let off = 0;
-  while (off < buf.length && (buf[off] === 0x0d || buf[off] === 0x0a)) off++;
-  const v = test(buf, off);
+  const v = test(buf, skipBlankLines(buf));
   return v === 'maybe' && ended ? 'no' : v;
 }
 
@@ -36,6 +41,12 @@ function anywhere(buf: Buffer, isRequest: boolean): boolean {
  * when a start line begins a later line of the bytes seen so far; with a port hint also when it
  * directly follows the body's tail, and it keeps asking for more bytes (the pipeline bounds them
  * by maxDetectBytes) instead of giving up.
+ *
+ * A request line only a lenient server reads (odd whitespace, a broken or missing version, a
+ * lower-case or unregistered method: `lenientRequestLineAt`) is not enough on its own: it waits
+ * for the server, whose status line confirms. An HTTP/0.9 exchange has no status line: exactly
+ * `GET /path` from the client, answered by bytes up to the close, matches only on an HTTP port
+ * (port hint) once both directions have ended.
  */
 export function detectHttp(client: Buffer, server: Buffer, ctx: DetectContext): Detection {
   if (ctx.transport !== 'tcp') return 'no';
@@ -53,13 +64,37 @@ export function detectHttp(client: Buffer, server: Buffer, ctx: DetectContext): 
     if (anywhere(client, false) || anywhere(server, true)) return 'match-reversed';
   }
   const bothEnded = ctx.clientEnded && ctx.serverEnded;
+  // Only computed when the strict tests failed: an odd request line waits for the server.
+  const cOdd =
+    client.length > 0 && cReq === 'no' && cRes === 'no'
+      ? startsWith(client, lenientRequestLineAt, ctx.clientEnded)
+      : 'no';
+  if (
+    cOdd === 'yes' &&
+    ctx.portHint &&
+    bothEnded &&
+    server.length > 0 &&
+    sRes === 'no' &&
+    simpleRequestAt(client, skipBlankLines(client))
+  )
+    return 'match'; // HTTP/0.9: `GET /path`, a bare body, the close
   const garbled =
-    (client.length > 0 && cReq === 'no' && cRes === 'no') ||
+    (client.length > 0 && cReq === 'no' && cRes === 'no' && cOdd === 'no') ||
     (server.length > 0 && sRes === 'no' && sReq === 'no');
   if (garbled) return ctx.portHint && !bothEnded ? 'need-more' : 'no';
-  return cReq === 'maybe' || sRes === 'maybe' || cRes === 'maybe' || sReq === 'maybe'
+  return cReq === 'maybe' ||
+    sRes === 'maybe' ||
+    cRes === 'maybe' ||
+    sReq === 'maybe' ||
+    (cOdd !== 'no' && !ctx.serverEnded)
     ? 'need-more'
     : 'no';
+}
+
+function skipBlankLines(buf: Buffer): number {
+  let off = 0;
+  while (off < buf.length && (buf[off] === 0x0d || buf[off] === 0x0a)) off++;
+  return off;
 }
 
 export const httpDissector: Dissector = {

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   HttpParser,
+  lenientRequestLineAt,
   requestLineAt,
+  simpleRequestAt,
   statusLineAt,
   type HeadVerdict,
   type HttpHead,
@@ -324,4 +326,216 @@ test('start line verdicts: yes, no, maybe', () => {
   assert.equal(statusLineAt(b('HTTP/1.1 2'), 0), 'maybe');
   assert.equal(statusLineAt(b('HTTP/2 200'), 0), 'no');
   assert.equal(statusLineAt(b('SSH-2.0-OpenSSH'), 0), 'no');
+});
+
+// ---- request lines as servers read them (issue 14)
+
+test('odd request lines still make requests, read word by word, with the problem noted', () => {
+  const cases: [string, string, string, string, string | undefined][] = [
+    // line, method, target, version, problem
+    ['GET / HTTP/1.', 'GET', '/', 'HTTP/1.', 'invalid HTTP version: HTTP/1.'],
+    ['GET /HTTP/1.1', 'GET', '/HTTP/1.1', 'HTTP/0.9', 'no HTTP version'],
+    ['OPTIONS HTTP/1.1', 'OPTIONS', '', 'HTTP/1.1', 'no request-target'],
+    [
+      'GET  /a  HTTP/1.1',
+      'GET',
+      '/a',
+      'HTTP/1.1',
+      'whitespace other than single spaces in the request line',
+    ],
+    [
+      'GET\t/a\tHTTP/1.1',
+      'GET',
+      '/a',
+      'HTTP/1.1',
+      'whitespace other than single spaces in the request line',
+    ],
+    [
+      'GET / HTTP/1.1 ',
+      'GET',
+      '/',
+      'HTTP/1.1',
+      'whitespace other than single spaces in the request line',
+    ],
+    ['get /lower HTTP/1.1', 'get', '/lower', 'HTTP/1.1', 'method not in upper case: get'],
+    ['FOO /x HTTP/1.1', 'FOO', '/x', 'HTTP/1.1', 'unknown method: FOO'],
+    ['GET / HTTP/1.9', 'GET', '/', 'HTTP/1.9', 'unsupported HTTP version: HTTP/1.9'],
+    ['PRI * HTTP/2.0', 'PRI', '*', 'HTTP/2.0', 'unsupported HTTP version: HTTP/2.0'],
+    ['PURGE /cache HTTP/1.1', 'PURGE', '/cache', 'HTTP/1.1', undefined],
+    ['GET http://h/p HTTP/1.0', 'GET', 'http://h/p', 'HTTP/1.0', undefined],
+  ];
+  for (const [line, method, target, version, problem] of cases) {
+    const r = run('request');
+    r.parser.push(b(`${line}\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\n\r\n`), 1);
+    assert.deepEqual(
+      r.messages.map((m) => [m.head.method, m.head.target, m.head.version, m.head.problem]),
+      [
+        [method, target, version, problem],
+        ['GET', '/next', 'HTTP/1.1', undefined],
+      ],
+      line,
+    );
+    assert.deepEqual(r.messages[0]!.head.headers, [['Host', 'h']], line);
+    assert.equal(r.messages[0]!.head.headBytes, line.length + 13, line);
+    assert.deepEqual(r.violations, [], line);
+  }
+});
+
+test('lines no server takes for a request line stay garbage', () => {
+  for (const line of [
+    'hello world',
+    'GET / FOO',
+    'GET / HTTP/1.1 extra',
+    'a /b HTTP/1.1 x',
+    'GET',
+    'get key',
+    'GET /caf\xe9 HTTP/1.',
+    'USER anonymous',
+  ]) {
+    const r = run('request');
+    r.parser.push(b(`GET /1 HTTP/1.1\r\n\r\n${line}\r\nX: y\r\n\r\nGET /2 HTTP/1.1\r\n\r\n`), 1);
+    assert.deepEqual(
+      r.messages.map((m) => m.head.target),
+      ['/1', '/2'],
+      line,
+    );
+    assert.equal(r.violations.length, 1, line);
+  }
+});
+
+test('a target with spaces inside is kept as sent, as before', () => {
+  const r = run('request');
+  r.parser.push(b('GET /a b HTTP/1.1\r\n\r\nGET  /c d  HTTP/1.1\r\n\r\n'), 1);
+  assert.deepEqual(
+    r.messages.map((m) => [m.head.target, m.head.problem]),
+    [
+      ['/a b', undefined],
+      [' /c d ', 'whitespace other than single spaces in the request line'],
+    ],
+  );
+});
+
+test('HTTP/0.9 request: a line without a version ends when the server answers or at the end', () => {
+  const r = run('request');
+  r.parser.push(b('GET /legacy.html\r'), 1);
+  r.parser.push(b('\n'), 2);
+  assert.equal(r.messages.length, 0, 'header lines could still follow');
+  assert.equal(r.parser.completeSimpleRequest(), true); // the server answers
+  const m = r.messages[0]!;
+  assert.deepEqual(
+    [m.head.method, m.head.target, m.head.version, m.head.noVersion, m.head.problem],
+    ['GET', '/legacy.html', 'HTTP/0.9', true, undefined],
+  );
+  assert.deepEqual([m.head.headBytes, m.wireBytes, m.startTs], [18, 18, 1]);
+
+  const atEnd = run('request');
+  atEnd.parser.push(b('GET /x\n'), 1);
+  atEnd.parser.end(2);
+  assert.deepEqual(
+    atEnd.messages.map((x) => [x.head.target, x.head.version]),
+    [['/x', 'HTTP/0.9']],
+  );
+
+  // A versioned line waits for its header lines whatever the server does.
+  const versioned = run('request');
+  versioned.parser.push(b('GET / HTTP/1.1\r\nHost: h\r\n'), 1);
+  assert.equal(versioned.parser.completeSimpleRequest(), false);
+  versioned.parser.push(b('\r\n'), 2);
+  assert.equal(versioned.messages[0]!.head.version, 'HTTP/1.1');
+
+  // `GET /x` then a blank line: no headers, still HTTP/0.9 without a problem; POST is not 0.9.
+  const blank = run('request');
+  blank.parser.push(b('GET /x\r\n\r\nPOST /y\r\n\r\n'), 1);
+  assert.deepEqual(
+    blank.messages.map((x) => [x.head.method, x.head.noVersion, x.head.problem]),
+    [
+      ['GET', true, undefined],
+      ['POST', true, 'no HTTP version'],
+    ],
+  );
+});
+
+test('HTTP/0.9 response: no status line, the body runs to the end of the stream', () => {
+  const simple = (next: () => boolean) => {
+    const r = run('response');
+    const p = new HttpParser(
+      { kind: 'response', maxHeaderBytes: 1024, maxBodyKeep: 1024 },
+      {
+        onHead: () => 'default',
+        onMessage: (m) => r.messages.push(m),
+        onLost: () => {},
+        onViolation: (v) => r.violations.push(v),
+        onLimit: () => {},
+        onSwitchedData: () => {},
+        onSwitchedGap: () => {},
+        simpleResponseNext: next,
+      },
+    );
+    p.expectSimpleResponses();
+    return { r, p };
+  };
+  const { r, p } = simple(() => true);
+  p.push(b('\r\n<html>'), 5);
+  p.push(b('HTTP/1.1 200 OK\r\n</html>'), 6);
+  assert.equal(r.messages.length, 0);
+  p.end(7);
+  const m = r.messages[0]!;
+  assert.deepEqual(
+    [m.head.statusCode, m.head.version, m.head.headBytes, m.body.toString(), m.startTs],
+    [0, 'HTTP/0.9', 0, '\r\n<html>HTTP/1.1 200 OK\r\n</html>', 5],
+  );
+  assert.equal(m.wireBytes, m.body.length);
+
+  // A status line is a normal response; a short prefix of one at the end is a bare body.
+  const normal = simple(() => true);
+  normal.p.push(b('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'), 1);
+  normal.p.end(2);
+  assert.equal(normal.r.messages[0]!.head.statusCode, 400);
+  const short = simple(() => true);
+  short.p.push(b('HTT'), 1);
+  short.p.push(b('P/'), 2);
+  short.p.end(3);
+  assert.deepEqual(
+    short.r.messages.map((x) => [x.head.version, x.body.toString(), x.startTs]),
+    [['HTTP/0.9', 'HTTP/', 1]],
+  );
+
+  // Not an answer to a versionless request: garbage as always.
+  const strict = simple(() => false);
+  strict.p.push(b('<html>\r\n'), 1);
+  strict.p.end(2);
+  assert.equal(strict.r.messages.length, 0);
+});
+
+test('lenient request line verdicts (detection)', () => {
+  const yes = [
+    'GET / HTTP/1.\r\n',
+    'GET /HTTP/1.1\r\n',
+    'OPTIONS HTTP/1.1\r\n',
+    'GET\t/\tHTTP/1.1\r\n',
+    'get / HTTP/1.1\r\n',
+    'FOO /x HTTP/1.1\n',
+    'GET /path\r\n',
+    'CONNECT host:443  HTTP/1.1\r\n',
+  ];
+  for (const l of yes) assert.equal(lenientRequestLineAt(b(l), 0), 'yes', JSON.stringify(l));
+  const maybe = ['', 'G', 'get', 'GET ', 'GET /pa', 'FOO /x HTTP/1'];
+  for (const l of maybe) assert.equal(lenientRequestLineAt(b(l), 0), 'maybe', JSON.stringify(l));
+  const no = [
+    'hello world\r\n',
+    'hello ',
+    'get key\r\n',
+    'PRI * HTTP/2.0\r\n',
+    'USER anonymous\r\n',
+    '\x16\x03\x01\x02\x00',
+    'GET / HTTP/1.1 x\r\n',
+    'a b c d',
+    '{"json": true}',
+    'SSH-2.0-OpenSSH_9.6\r\n',
+  ];
+  for (const l of no) assert.equal(lenientRequestLineAt(b(l), 0), 'no', JSON.stringify(l));
+  assert.equal(simpleRequestAt(b('GET /legacy.html\r\n'), 0), true);
+  assert.equal(simpleRequestAt(b('GET /x\n\n'), 0), true);
+  for (const l of ['GET /x\r\nHost: h\r\n', 'POST /x\r\n', 'GET  /x\r\n', 'GET x\r\n', 'GET /x'])
+    assert.equal(simpleRequestAt(b(l), 0), false, JSON.stringify(l));
 });

@@ -7,6 +7,14 @@
  * What the parser cannot know from its own direction (a response to HEAD has no body; after a
  * 101 or a 2xx to CONNECT the bytes are another protocol) the session answers in `onHead`.
  * After a gap or garbage the parser resynchronises at the next line that looks like a start line.
+ *
+ * Requests are read as servers read them: a request line with odd whitespace, a broken or missing
+ * version, a missing target, or a lower-case or unregistered method still makes a message (with
+ * `problem` saying what is wrong), so that its answer — often a 400 — pairs with it. A request
+ * line without a version (`GET /path`) is HTTP/0.9: with no header lines after it, it ends at its
+ * line end (when the server starts answering, or at the end of the stream), and its answer may be
+ * a bare body up to the connection close (no status line: see `expectSimpleResponses`).
+ * Resynchronisation and detection stay strict (`findStartLine`, `requestLineAt`).
  */
 import { isAscii } from 'node:buffer';
 import { ByteAccumulator } from '../common/accumulator.ts';
@@ -18,7 +26,11 @@ export interface HttpHead {
   /** Responses: status code and reason; 0 and '' for requests. */
   statusCode: number;
   statusText: string;
-  /** `HTTP/1.1`, `HTTP/1.0`. */
+  /**
+   * `HTTP/1.1`, `HTTP/1.0`, as sent (requests read leniently: whatever stood there, e.g.
+   * `HTTP/1.`). `HTTP/0.9` for a request line without a version and for a response without a
+   * status line (HTTP/0.9: statusCode 0, no headers, headBytes 0).
+   */
   version: string;
   /** Header fields in order and original case; obs-fold continuation lines joined with a space. */
   headers: [string, string][];
@@ -29,6 +41,10 @@ export interface HttpHead {
   chunked: boolean;
   /** Transfer-Encoding present but not ending with chunked. */
   otherTransferEncoding: boolean;
+  /** Requests: what is wrong with the request line, when it was read leniently. */
+  problem?: string;
+  /** Requests: the request line had no version (HTTP/0.9 form; `version` is `HTTP/0.9`). */
+  noVersion?: boolean;
 }
 
 export interface HttpMessage {
@@ -75,6 +91,12 @@ export interface HttpParserSink {
   /** After a protocol switch: this direction's bytes (a view valid during the call) and gaps. */
   onSwitchedData(data: Buffer, ts: number): void;
   onSwitchedGap(bytes: number, ts: number): void;
+  /**
+   * Responses, after `expectSimpleResponses()`: at a message start, does the next answer belong
+   * to a request without a version? Then bytes that are not a status line are an HTTP/0.9
+   * response: a bare body up to the end of the stream.
+   */
+  simpleResponseNext?(): boolean;
 }
 
 export interface HttpParserOptions {
@@ -98,6 +120,7 @@ const enum S {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const HTTP09 = 'HTTP/0.9';
 const LFLF = Buffer.from('\n\n');
 const SP_HTTP1 = Buffer.from(' HTTP/1.');
 const HTTP1 = Buffer.from('HTTP/1.');
@@ -145,6 +168,8 @@ export class HttpParser {
   private trailers: [string, string][] | undefined;
   private trailerBytes = 0;
   private holdAfter = false;
+  /** Responses: some request had no version, so an answer may be HTTP/0.9 (ask the sink). */
+  private simpleCheck = false;
   /** Header fields of the head being parsed (reused: heads get exactly sized arrays). */
   private readonly scratch: ([string, string] | undefined)[] = [];
 
@@ -262,9 +287,57 @@ export class HttpParser {
         this.bodyCut = true;
         this.complete('end');
         return;
+      case S.Head:
+        // A request line without a version and nothing after it: an HTTP/0.9 request.
+        if (this.completeSimpleRequest()) this.end(ts);
+        else this.acc.clear();
+        return;
+      case S.Start:
+        // Bytes too few to tell a status line from a bare HTTP/0.9 body: a body.
+        if (this.acc.length > 0 && this.simpleNext()) {
+          const bytes = this.acc.peek();
+          this.simpleResponse(this.carriedTs);
+          this.takeBody(bytes, 0, bytes.length);
+          this.complete(undefined);
+        }
+        this.acc.clear();
+        return;
       default:
         this.acc.clear();
     }
+  }
+
+  /** Responses: from now on, ask the sink whether an answer may be HTTP/0.9 (no status line). */
+  expectSimpleResponses(): void {
+    this.simpleCheck = true;
+  }
+
+  /**
+   * Requests: when the head being collected is a complete request line without a version and
+   * the server starts answering (or the stream ends), that line was the whole request (HTTP/0.9
+   * has no headers). Returns whether it completed a message; bytes after the line are parsed on.
+   */
+  completeSimpleRequest(): boolean {
+    if (this.state !== S.Head || !this.isRequest) return false;
+    const buf = this.acc.peek();
+    const nl = buf.indexOf(0x0a);
+    if (nl < 0) return false;
+    // Cheap test first: a last word `HTTP/…` is a version (the head waits for its blank line).
+    const e = nl > 0 && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+    let w = e;
+    while (w > 0 && buf[w - 1]! > 0x20) w--;
+    if (e - w >= 5 && (buf[w]! | 0x20) === 0x68 && buf[w + 4] === 0x2f) return false;
+    const head = this.parseHead(buf, 0, nl + 1);
+    if (head === undefined || head.noVersion !== true) return false;
+    const rest = nl + 1 < buf.length ? Buffer.from(buf.subarray(nl + 1)) : undefined;
+    this.acc.clear();
+    this.scanned = 0;
+    this.synced = true;
+    this.head = head;
+    this.wire = head.headBytes;
+    this.afterHead(head);
+    if (rest !== undefined) this.push(rest, this.lastTs);
+    return true;
   }
 
   /** Hold is over without a protocol switch: parse the held bytes as HTTP. */
@@ -320,6 +393,15 @@ export class HttpParser {
   }
 
   private start(buf: Buffer, off: number, ts: number): number {
+    if (this.simpleCheck && this.simpleNext()) {
+      // The answer to a request without a version: a status line, or a bare HTTP/0.9 body.
+      const v = statusLineAt(buf, off);
+      if (v === 'maybe') return off; // the next bytes (or the end) decide
+      if (v === 'no') {
+        this.simpleResponse(off < this.carried ? this.carriedTs : ts);
+        return off;
+      }
+    }
     let i = off;
     while (i < buf.length && (buf[i] === 0x0d || buf[i] === 0x0a)) i++;
     if (i < buf.length) {
@@ -328,6 +410,31 @@ export class HttpParser {
       this.scanned = 0;
     }
     return i;
+  }
+
+  private simpleNext(): boolean {
+    return this.simpleCheck && !this.isRequest && this.sink.simpleResponseNext?.() === true;
+  }
+
+  /** An HTTP/0.9 response starts here: no status line, no headers, a body up to the end. */
+  private simpleResponse(startTs: number): void {
+    this.synced = true;
+    this.startTs = startTs;
+    const head: HttpHead = {
+      method: '',
+      target: '',
+      statusCode: 0,
+      statusText: '',
+      version: HTTP09,
+      headers: [],
+      headBytes: 0,
+      contentLength: -1,
+      chunked: false,
+      otherTransferEncoding: false,
+    };
+    this.head = head;
+    this.wire = 0;
+    this.afterHead(head); // no status code, no length: close-delimited
   }
 
   private headState(buf: Buffer, off: number): number {
@@ -362,7 +469,7 @@ export class HttpParser {
       const lim = Math.min(buf.length, off + 33);
       for (let i = off; i < lim; i++) {
         const c = buf[i]!;
-        if (c === 0x20) return i > off;
+        if (c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c) return i > off;
         if (TCHAR[c] !== 1) return false;
       }
       return lim - off < 33; // a method token longer than 32 bytes is not plausible
@@ -658,16 +765,34 @@ export class HttpParser {
     let statusCode = 0;
     let statusText = '';
     let version: string;
+    let problem: string | undefined;
+    let noVersion = false;
     if (this.isRequest) {
       // TOKEN SP request-target SP HTTP/d.d
       const sp1 = s.indexOf(' ');
-      if (sp1 <= 0 || sp1 >= firstEnd) return undefined;
       const sp2 = s.lastIndexOf(' ', firstEnd - 1);
-      if (sp2 <= sp1 + 1 || firstEnd - sp2 - 1 !== 8 || !isVersion(s, sp2 + 1)) return undefined;
-      for (let i = 0; i < sp1; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return undefined;
-      method = token(s, buf, base, 0, sp1);
-      target = s.slice(sp1 + 1, sp2);
-      version = token(s, buf, base, sp2 + 1, firstEnd);
+      let strict =
+        sp1 > 0 &&
+        sp1 < firstEnd &&
+        sp2 > sp1 + 1 &&
+        firstEnd - sp2 - 1 === 8 &&
+        isVersion(s, sp2 + 1);
+      for (let i = 0; strict && i < sp1; i++) if (TCHAR[s.charCodeAt(i)] !== 1) strict = false;
+      if (strict && s.charCodeAt(sp1 + 1) !== 0x20 && s.charCodeAt(sp2 - 1) !== 0x20) {
+        method = token(s, buf, base, 0, sp1);
+        target = s.slice(sp1 + 1, sp2);
+        version = token(s, buf, base, sp2 + 1, firstEnd);
+        if (!REGISTERED_METHODS.has(method) || (version !== 'HTTP/1.1' && version !== 'HTTP/1.0'))
+          problem = lineProblems(method, false, false, version);
+      } else {
+        const line = oddRequestLine(s, buf, off, firstEnd, strict ? sp1 : -1, sp2);
+        if (line === undefined) return undefined;
+        method = line.method;
+        target = line.target;
+        noVersion = line.version === undefined;
+        version = line.version ?? HTTP09;
+        problem = line.problem;
+      }
     } else {
       // HTTP/d.d SP 3DIGIT [SP reason]
       if (firstEnd < 12 || !isVersion(s, 0) || s.charCodeAt(8) !== 0x20) return undefined;
@@ -730,6 +855,12 @@ export class HttpParser {
       chunked: false,
       otherTransferEncoding: false,
     };
+    if (noVersion) {
+      head.noVersion = true;
+      // HTTP/0.9 is `GET target` alone; header lines need a version (HTTP/1.0 on).
+      if (n > 0 || method !== 'GET') problem = joinProblems(problem, 'no HTTP version');
+    }
+    if (problem !== undefined) head.problem = problem;
     framing(head);
     return head;
   }
@@ -866,6 +997,253 @@ function parseContentLength(v: string): number {
     }
   }
   return result;
+}
+
+/**
+ * Methods registered with IANA (HTTP Method Registry) and a few common extensions: any other
+ * token is still read as a method, with a problem noted.
+ */
+const REGISTERED_METHODS = new Set([
+  'ACL',
+  'BASELINE-CONTROL',
+  'BIND',
+  'CHECKIN',
+  'CHECKOUT',
+  'CONNECT',
+  'COPY',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'LABEL',
+  'LINK',
+  'LOCK',
+  'MERGE',
+  'MKACTIVITY',
+  'MKCALENDAR',
+  'MKCOL',
+  'MKREDIRECTREF',
+  'MKWORKSPACE',
+  'MOVE',
+  'OPTIONS',
+  'ORDERPATCH',
+  'PATCH',
+  'POST',
+  'PRI',
+  'PROPFIND',
+  'PROPPATCH',
+  'PUT',
+  'QUERY',
+  'REBIND',
+  'REPORT',
+  'SEARCH',
+  'TRACE',
+  'UNBIND',
+  'UNCHECKOUT',
+  'UNLINK',
+  'UNLOCK',
+  'UPDATE',
+  'UPDATEREDIRECTREF',
+  'VERSION-CONTROL',
+  // Common unregistered ones: cache purging, UPnP/GENA.
+  'PURGE',
+  'NOTIFY',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+]);
+
+/** A request line read word by word (`lenientRequestLine`). */
+interface LenientLine {
+  method: string;
+  /** '' when absent (`OPTIONS HTTP/1.1`). */
+  target: string;
+  noTarget: boolean;
+  /** As sent; undefined when absent (HTTP/0.9 form). */
+  version: string | undefined;
+  /** Whitespace other than one SP between words (tabs, runs, leading or trailing). */
+  oddSpace: boolean;
+}
+
+/** Whitespace a server may take as a separator in a request line (RFC 9112 §3). */
+function isLineSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x0d;
+}
+
+const UPPER_METHOD = /^[A-Z][A-Z0-9_-]{1,31}$/;
+const VERSION_SHAPE = /^HTTP\/[01]?(\.[0-9]*)?$/i;
+
+/**
+ * buf[from, to) — a request line without its line end — read as servers read it: two or three
+ * words separated by any whitespace. Still a request line only when it has the shape of one:
+ * printable ASCII; a method-shaped first word (a registered method in any case, or an upper-case
+ * token); then a target starting with `/`, `*` or `http` (any target for CONNECT) and/or a
+ * version-shaped word (`HTTP/`, `HTTP/1.`, `HTTP/1.9`…; not HTTP/2's preface). Else undefined.
+ */
+export function lenientRequestLine(buf: Buffer, from: number, to: number): LenientLine | undefined {
+  const words: string[] = [];
+  let oddSpace = false;
+  for (let i = from; i < to;) {
+    const c = buf[i]!;
+    if (isLineSpace(c)) {
+      if (c !== 0x20 || i === from || i + 1 === to || isLineSpace(buf[i + 1]!)) oddSpace = true;
+      i++;
+      continue;
+    }
+    let j = i;
+    for (; j < to; j++) {
+      const d = buf[j]!;
+      if (isLineSpace(d)) break;
+      if (d < 0x21 || d > 0x7e) return undefined;
+    }
+    if (words.length === 3) return undefined;
+    words.push(buf.toString('latin1', i, j));
+    i = j;
+  }
+  const [method, w1, w2] = words;
+  if (method === undefined || w1 === undefined || !methodShaped(method)) return undefined;
+  const connect = method.toUpperCase() === 'CONNECT';
+  const targetShaped = (t: string): boolean => {
+    const c = t.charCodeAt(0);
+    return c === 0x2f || c === 0x2a || t.slice(0, 4).toLowerCase() === 'http' || connect;
+  };
+  if (w2 !== undefined) {
+    if (!targetShaped(w1) || !VERSION_SHAPE.test(w2)) return undefined;
+    return { method, target: w1, noTarget: false, version: w2, oddSpace };
+  }
+  if (VERSION_SHAPE.test(w1)) return { method, target: '', noTarget: true, version: w1, oddSpace };
+  if (!targetShaped(w1)) return undefined;
+  return { method, target: w1, noTarget: false, version: undefined, oddSpace };
+}
+
+/**
+ * The request line of the head `s` (the decoding of buf[off..]), when the strict reading failed
+ * or found spaces around the target (kept out of `parseHead`, which runs for every message).
+ * Read as servers do, words separated by any whitespace (RFC 9112 §3); when that fails but the
+ * strict reading worked (`sp1` ≥ 0: a target with spaces inside and around), as sent.
+ */
+function oddRequestLine(
+  s: string,
+  buf: Buffer,
+  off: number,
+  firstEnd: number,
+  sp1: number,
+  sp2: number,
+): (LenientLine & { problem: string | undefined }) | undefined {
+  // An ASCII first line has the same offsets in `s` as in `buf`; any other is refused.
+  const line = lenientRequestLine(buf, off, off + firstEnd);
+  if (line !== undefined) {
+    const problem = lineProblems(line.method, line.oddSpace, line.noTarget, line.version);
+    return { ...line, problem };
+  }
+  if (sp1 < 0) return undefined;
+  const method = s.slice(0, sp1);
+  const version = s.slice(sp2 + 1, firstEnd);
+  return {
+    method,
+    target: s.slice(sp1 + 1, sp2),
+    noTarget: false,
+    version,
+    oddSpace: true,
+    problem: lineProblems(method, true, false, version),
+  };
+}
+
+/** What is wrong with a request line (undefined: nothing). `version` undefined: absent. */
+function lineProblems(
+  method: string,
+  oddSpace: boolean,
+  noTarget: boolean,
+  version: string | undefined,
+): string | undefined {
+  let p: string | undefined;
+  if (!REGISTERED_METHODS.has(method)) {
+    p = REGISTERED_METHODS.has(method.toUpperCase())
+      ? `method not in upper case: ${method}`
+      : `unknown method: ${method}`;
+  }
+  if (oddSpace) p = joinProblems(p, 'whitespace other than single spaces in the request line');
+  if (noTarget) p = joinProblems(p, 'no request-target');
+  if (version !== undefined && version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    p = joinProblems(
+      p,
+      version.length === 8 && isVersion(version, 0)
+        ? `unsupported HTTP version: ${version}`
+        : `invalid HTTP version: ${version}`,
+    );
+  }
+  return p;
+}
+
+function joinProblems(a: string | undefined, b: string): string {
+  return a === undefined ? b : `${a}; ${b}`;
+}
+
+/**
+ * Detection: is there a request line at `off` as a lenient server reads it (`lenientRequestLine`),
+ * complete with its line end? 'maybe' while the bytes could still become one. Weaker evidence than
+ * `requestLineAt`: a match needs the other direction to confirm.
+ */
+export function lenientRequestLineAt(buf: Buffer, off: number): LineVerdict {
+  const nl = buf.indexOf(0x0a, off);
+  if (nl >= 0) {
+    const end = nl > off && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+    return lenientRequestLine(buf, off, end) !== undefined ? 'yes' : 'no';
+  }
+  // No line end yet: plausible while printable ASCII or spaces, at most 3 words, the first one
+  // method-shaped once complete, and not longer than a request line can be.
+  if (buf.length - off > MAX_LENIENT_LINE) return 'no';
+  let words = 0;
+  for (let i = off; i < buf.length;) {
+    const c = buf[i]!;
+    if (isLineSpace(c)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    for (; j < buf.length && !isLineSpace(buf[j]!); j++) {
+      const d = buf[j]!;
+      if (d < 0x21 || d > 0x7e) return 'no';
+    }
+    if (++words > 3) return 'no';
+    if (words === 1) {
+      const m = buf.toString('latin1', i, j);
+      if (j === buf.length) return m.length <= 32 && isToken(m) ? 'maybe' : 'no';
+      if (!methodShaped(m)) return 'no';
+    }
+    i = j;
+  }
+  return 'maybe';
+}
+
+/** Longest request line the lenient reading waits for in detection. */
+const MAX_LENIENT_LINE = 8192;
+
+function isToken(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return false;
+  return s.length > 0;
+}
+
+/** A registered method in any case, or an upper-case token; never HTTP/2's `PRI`. */
+function methodShaped(m: string): boolean {
+  if (!isToken(m)) return false;
+  const upper = m.toUpperCase();
+  return upper !== 'PRI' && (REGISTERED_METHODS.has(upper) || UPPER_METHOD.test(m));
+}
+
+/**
+ * Detection: buf[off..] is exactly an HTTP/0.9 request — `GET /target` and its line end (maybe
+ * one blank line) and nothing else.
+ */
+export function simpleRequestAt(buf: Buffer, off: number): boolean {
+  const nl = buf.indexOf(0x0a, off);
+  if (nl < 0) return false;
+  const end = nl > off && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+  const line = lenientRequestLine(buf, off, end);
+  if (line === undefined || line.version !== undefined || line.method !== 'GET') return false;
+  if (line.oddSpace || line.target.charCodeAt(0) !== 0x2f) return false;
+  let rest = nl + 1;
+  if (buf[rest] === 0x0d) rest++;
+  if (buf[rest] === 0x0a) rest++;
+  return rest >= buf.length;
 }
 
 export type LineVerdict = 'yes' | 'no' | 'maybe';

@@ -90,7 +90,10 @@ const gap = (dir: Direction, n: number, ts: number): Chunk => ({
   gap: n,
 });
 
-/** Hand-written conversations: pipelining, mid-stream start, garbage, gaps, unanswered request. */
+/**
+ * Hand-written conversations: pipelining, mid-stream start, garbage, gaps, unanswered request,
+ * odd request lines answered by the server, HTTP/0.9 after HTTP/1.1.
+ */
 const handWritten: Chunk[][] = [
   [
     b(
@@ -125,6 +128,22 @@ const handWritten: Chunk[][] = [
       'ncoding: chunked\r\n\r\n5\r\nthird\r\n0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nlost',
       6,
     ),
+  ],
+  [
+    b(
+      0,
+      'GET  /odd  HTTP/1.1\r\nHost: a\r\n\r\nOPTIONS HTTP/1.1\r\n\r\nGET\t/t\tHTTP/1.\r\nHost: a\r\n\r\n',
+      1,
+    ),
+    b(1, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\n\r\n', 2),
+    b(0, 'get /lower HTTP/1.1\r\n\r\nFOO /x HTTP/1.1\r\n\r\n', 3),
+    b(1, 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n', 4),
+    b(1, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', 5),
+  ],
+  [
+    b(0, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /legacy.html\r\n', 1),
+    b(1, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/0.9 has no status line\r\n', 2),
+    b(1, '<html>\r\n</html>\r\n', 3),
   ],
 ];
 

@@ -534,3 +534,191 @@ test('recorded bytes are what the session sees: request bytes equal the sizes re
     bytesOf(conn!, 1).length,
   );
 });
+
+// ---- request lines as servers read them (issue 14)
+
+test('odd request lines a real server answers: each is a request paired with its answer', async () => {
+  const cases: [string, string, string, string, number, string][] = [
+    // request line, method, url, version, status, problem
+    ['GET / HTTP/1.', 'GET', '/', 'HTTP/1.', 400, 'invalid HTTP version: HTTP/1.'],
+    ['GET /HTTP/1.1', 'GET', '/HTTP/1.1', 'HTTP/0.9', 200, 'no HTTP version'],
+    ['OPTIONS HTTP/1.1', 'OPTIONS', '', 'HTTP/1.1', 400, 'no request-target'],
+    [
+      'GET\t/tabs\tHTTP/1.1',
+      'GET',
+      '/tabs',
+      'HTTP/1.1',
+      400,
+      'whitespace other than single spaces in the request line',
+    ],
+    ['get /lower HTTP/1.1', 'get', '/lower', 'HTTP/1.1', 400, 'method not in upper case: get'],
+    ['FOO /x HTTP/1.1', 'FOO', '/x', 'HTTP/1.1', 400, 'unknown method: FOO'],
+  ];
+  const conns = await record(async (port) => {
+    // Node's server answers each with a status line and closes (400, or 200 for HTTP/0.9).
+    for (const [line] of cases) await rawExchange(port, `${line}\r\nHost: x\r\n\r\n`, () => false);
+  });
+  assert.equal(conns.length, cases.length);
+  cases.forEach(([line, method, url, version, status, problem], i) => {
+    const { entries, records, violations } = dissect(conns[i]!);
+    assert.equal(entries.length, 1, line);
+    const r = records[0]!;
+    assert.deepEqual(
+      [r.request?.method, r.request?.url, r.request?.httpVersion, r.response?.statusCode],
+      [method, url, version, status],
+      line,
+    );
+    assert.deepEqual(r.request!.headers, { host: 'x' }, line);
+    assert.deepEqual(entries[0]!.error, {
+      code: 'KS_DISSECT_MALFORMED',
+      message: `request: ${problem}`,
+    });
+    assert.deepEqual(violations, [], `${line}: answered, so no violation`);
+  });
+  // The 200 for `GET /HTTP/1.1` shows how the server read it.
+  assert.equal(JSON.parse(dissect(conns[1]!).records[0]!.response!.body.text!).url, '/HTTP/1.1');
+});
+
+test('odd lines answered on a kept-alive connection never detach the dissector', async () => {
+  const odd = ['/1', '/2', '/3', '/4'].map((p) => `GET  ${p}  HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const [conn] = await record((port) =>
+    rawExchange(
+      port,
+      `${odd.join('')}GET /5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      () => false,
+    ),
+  );
+  const { records, entries, violations } = dissect(conn!, { maxViolations: 3 });
+  assert.deepEqual(
+    records.map((r) => [r.request?.path, JSON.parse(r.response!.body.text!).url]),
+    [
+      ['/1', '/1'],
+      ['/2', '/2'],
+      ['/3', '/3'],
+      ['/4', '/4'],
+      ['/5', '/5'],
+    ],
+  );
+  assert.deepEqual(
+    entries.map((e) => e.error?.code),
+    [
+      'KS_DISSECT_MALFORMED',
+      'KS_DISSECT_MALFORMED',
+      'KS_DISSECT_MALFORMED',
+      'KS_DISSECT_MALFORMED',
+      undefined,
+    ],
+  );
+  assert.deepEqual(violations, []);
+});
+
+test('an odd request line nobody answers is a violation (and KS_NO_RESPONSE)', () => {
+  const t = testContext();
+  const s = new HttpSession(t.ctx);
+  s.onData(0, b('FOO /x HTTP/1.1\r\nHost: x\r\n\r\n'), 1);
+  s.onEnd(2);
+  assert.equal(t.entries.length, 1);
+  assert.deepEqual(t.entries[0]!.error, {
+    code: 'KS_DISSECT_MALFORMED',
+    message: 'request: unknown method: FOO; no response seen before the connection ended',
+  });
+  assert.deepEqual(t.violations, ['request: unknown method: FOO']);
+});
+
+/** Runs `drive` against a raw node:net server through the tee proxy. */
+async function recordRaw(
+  serve: (sock: net.Socket) => void,
+  drive: (port: number) => Promise<void>,
+): Promise<Chunk[][]> {
+  const server = net.createServer(serve);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const proxy = await startTeeProxy((server.address() as net.AddressInfo).port);
+  try {
+    await drive(proxy.port);
+  } finally {
+    await proxy.close();
+    server.close();
+  }
+  return proxy.connections;
+}
+
+/** An HTTP/0.9 server: one line in, the bare document out, then the close. */
+const doc = '<html>\n<body>hello from HTTP/0.9</body>\n</html>\n';
+function serve09(sock: net.Socket): void {
+  let got = '';
+  sock.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+    if (got.includes('\n')) sock.end(doc);
+  });
+  sock.on('error', () => {});
+}
+
+test('HTTP/0.9: `GET /path` alone, answered by a bare body up to the close', async () => {
+  const [conn] = await recordRaw(serve09, (port) =>
+    rawExchange(port, 'GET /legacy.html\r\n', () => false),
+  );
+  const { entries, records, violations } = dissect(conn!);
+  assert.equal(entries.length, 1);
+  const r = records[0]!;
+  assert.deepEqual(
+    [r.request!.method, r.request!.url, r.request!.httpVersion, r.request!.headersSize],
+    ['GET', '/legacy.html', 'HTTP/0.9', 18],
+  );
+  assert.deepEqual(
+    [r.response!.statusCode, r.response!.statusText, r.response!.httpVersion],
+    [0, '', 'HTTP/0.9'],
+  );
+  assert.deepEqual([r.response!.headersList, r.response!.headersSize], [[], 0]);
+  assert.equal(r.response!.body.text, doc);
+  assert.deepEqual([entries[0]!.requestSize, entries[0]!.responseSize], [18, doc.length]);
+  assert.equal(entries[0]!.error, undefined);
+  assert.ok(entries[0]!.elapsed > 0);
+  assert.deepEqual(violations, []);
+});
+
+test('HTTP/0.9 after HTTP/1.1 on one connection; a status line still answers a versionless line', () => {
+  const t = testContext();
+  const s = new HttpSession(t.ctx);
+  s.onData(0, b('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /legacy\r\n'), 1);
+  s.onData(1, b('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok<p>old'), 2);
+  s.onData(1, b('</p>\n'), 3);
+  s.onEnd(4);
+  assert.deepEqual(
+    t.entries.map((e) => {
+      const r = e.record as HttpRecord;
+      return [
+        r.request?.url,
+        r.request?.httpVersion,
+        r.response?.statusCode,
+        r.response?.body.text,
+      ];
+    }),
+    [
+      ['/a', 'HTTP/1.1', 200, 'ok'],
+      ['/legacy', 'HTTP/0.9', 0, '<p>old</p>\n'],
+    ],
+  );
+  assert.deepEqual([t.entries[1]!.ts, t.entries[1]!.elapsed], [1, 1]);
+
+  const u = testContext();
+  const s2 = new HttpSession(u.ctx);
+  s2.onData(0, b('GET /x\r\n'), 1);
+  s2.onData(1, b('HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n'), 2);
+  s2.onEnd(3);
+  const r2 = u.entries[0]!.record as HttpRecord;
+  assert.deepEqual(
+    [r2.request?.httpVersion, r2.response?.statusCode, u.entries[0]!.error],
+    ['HTTP/0.9', 404, undefined],
+  );
+});
+
+test('HTTP/0.9 request never answered: emitted at the end with KS_NO_RESPONSE', () => {
+  const t = testContext();
+  const s = new HttpSession(t.ctx);
+  s.onData(0, b('GET /silent\r\n'), 1);
+  s.onEnd(2);
+  const r = t.entries[0]!.record as HttpRecord;
+  assert.deepEqual([r.request?.url, r.request?.httpVersion], ['/silent', 'HTTP/0.9']);
+  assert.equal(t.entries[0]!.error?.code, 'KS_NO_RESPONSE');
+  assert.deepEqual(t.violations, []);
+});

@@ -7,6 +7,13 @@
  * unanswered exchange. An exchange is emitted once its request and final response are both
  * complete, in FIFO order — so a response that arrives before its request's body ends (e.g. 413,
  * or the final answer to `Expect: 100-continue`) waits for the request.
+ *
+ * Odd request lines that servers still answer (odd whitespace, a broken or missing version, a
+ * missing target, lower-case or unregistered methods) are requests like any other, paired with
+ * their answer and flagged `KS_DISSECT_MALFORMED` on the entry; they count as a protocol
+ * violation (towards detaching) only when no answer comes. A request without a version is
+ * HTTP/0.9: it ends at its line end once the server answers, and an answer without a status line
+ * is its bare body up to the close (statusCode 0, version `HTTP/0.9`).
  */
 import type {
   Body,
@@ -99,6 +106,7 @@ export class HttpSession implements Session {
       onLost: () => this.onResponseLost(),
       onSwitchedData: (data, ts) => this.tunnel?.onData(1, data, ts),
       onSwitchedGap: (bytes, ts) => this.tunnel?.onGap(1, bytes, ts),
+      simpleResponseNext: () => this.nextAnswersSimple(),
     };
     this.req = new HttpParser({ kind: 'request', maxHeaderBytes, maxBodyKeep }, reqSink);
     this.res = new HttpParser({ kind: 'response', maxHeaderBytes, maxBodyKeep }, resSink);
@@ -106,7 +114,14 @@ export class HttpSession implements Session {
 
   onData(dir: Direction, data: Buffer, ts: number): void {
     if (this.ended) return;
-    (dir === 0 ? this.req : this.res).push(data, ts);
+    if (dir === 0) {
+      this.req.push(data, ts);
+      return;
+    }
+    // The server answers: a request line without a version still waiting for header lines was
+    // the whole request (HTTP/0.9).
+    this.req.completeSimpleRequest();
+    this.res.push(data, ts);
   }
 
   onGap(dir: Direction, bytes: number, ts: number): void {
@@ -128,6 +143,7 @@ export class HttpSession implements Session {
     this.requesting = ex;
     this.queue.push(ex);
     this.enforcePendingLimit();
+    if (head.noVersion === true) this.res.expectSimpleResponses();
     ex.wantsSwitch = head.method === 'CONNECT' || asksUpgrade(head);
     return ex.wantsSwitch ? 'hold' : 'default';
   }
@@ -160,7 +176,13 @@ export class HttpSession implements Session {
       ex.switching = true;
       return 'switch';
     }
-    return method === 'HEAD' ? 'no-body' : 'default';
+    return method === 'HEAD' && code !== 0 ? 'no-body' : 'default';
+  }
+
+  /** The next answer belongs to a request without a version (it may be HTTP/0.9). */
+  private nextAnswersSimple(): boolean {
+    for (const e of this.queue) if (!e.answered) return e.reqHead?.noVersion === true;
+    return false;
   }
 
   private onResponse(msg: HttpMessage): void {
@@ -268,6 +290,10 @@ export class HttpSession implements Session {
     // Added in place (a spread into a new object with one more key is slow in V8).
     if (errors.length > 0) e.error = foldErrors(errors);
     this.ctx.emit(e);
+    // An odd request line nobody answered is a protocol violation (after the entry: enough of
+    // them detach the session); answered, it was HTTP.
+    const problem = ex.reqHead?.problem;
+    if (problem !== undefined && response === undefined) this.ctx.violation(`request: ${problem}`);
   }
 
   private toRequest(msg: HttpMessage, errors: EntryError[]): HttpRequest {
@@ -359,6 +385,9 @@ export class HttpSession implements Session {
 
 /** Errors carried by a message itself: cut short, gaps, malformed framing. */
 function messageErrors(msg: HttpMessage, side: string, errors: EntryError[]): void {
+  if (msg.head.problem !== undefined) {
+    errors.push({ code: 'KS_DISSECT_MALFORMED', message: `${side}: ${msg.head.problem}` });
+  }
   if (msg.cut === 'malformed') {
     errors.push({
       code: 'KS_DISSECT_MALFORMED',
