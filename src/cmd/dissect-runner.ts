@@ -15,13 +15,13 @@ import { StatsAccumulator, formatStatsTable, type StatsGroupBy } from '../store/
 import { formatSummary } from '../output/summary.ts';
 import { checkCaptureFile, openCapture } from '../tap/capture/open.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
-import type { Dissector } from '../tap/dissectors/types.ts';
-import { Pipeline, type PipelineSummary } from '../tap/pipeline.ts';
+import { enabledDissectors, pipelineOptions } from '../tap/options.ts';
+import { Pipeline } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
 import { KsError } from '../util/errors.ts';
 import type { TapSettings } from '../config/tap.ts';
 import { runSharded } from './dissect-shards.ts';
-import { addSummary, emptySummary } from '../tap/summary.ts';
+import { addSummary, emptySummary, type PipelineSummary } from '../tap/summary.ts';
 
 export interface DissectOptions {
   files: string[];
@@ -65,22 +65,17 @@ async function dissectFile(
   file: string,
   o: DissectOptions,
   settings: TapSettings,
-  enabled: readonly Dissector[],
   sink: (e: Entry) => void,
   idBase: number,
 ): Promise<{ summary: PipelineSummary; lastId: number; error?: unknown }> {
   const pipeline = new Pipeline(
-    {
-      dissectors: enabled,
-      portMapping: settings.portMapping,
-      limits: settings.limits,
+    pipelineOptions(settings, {
       node: { name: settings.nodeName, ip: '' },
-      worker: settings.nodeName,
       captureSource: 'pcap_file',
       l4All: o.l4All,
       shard: o.shard,
       idBase,
-    },
+    }),
     sink,
   );
   let error: unknown;
@@ -116,8 +111,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     o.config,
     dissectors.map((d) => d.id),
   );
-  const enabled = dissectors.filter((d) => settings.enabledDissectors.includes(d.id));
-  const view = new ViewBuilder(buildCatalogue(enabled));
+  const view = new ViewBuilder(buildCatalogue(enabledDissectors(settings)));
   const printer = createPrinter({
     format: o.format,
     out: o.stdout,
@@ -154,7 +148,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
         stdout: o.stdout,
       });
     } else {
-      r = await dissectFile(file, o, settings, enabled, sink, lastId);
+      r = await dissectFile(file, o, settings, sink, lastId);
     }
     summaries.push(r.summary);
     lastId = Math.max(lastId, r.lastId);

@@ -6,9 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import type { PipelineSummary } from '../tap/pipeline.ts';
 import { KsError, type ErrorCode } from '../util/errors.ts';
-import { addSummary, emptySummary } from '../tap/summary.ts';
+import { addSummary, emptySummary, type PipelineSummary } from '../tap/summary.ts';
 
 export interface ShardReport {
   summary: PipelineSummary;

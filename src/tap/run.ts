@@ -4,6 +4,7 @@ import { defaultLimits } from '../util/limits.ts';
 import { openCapture } from './capture/open.ts';
 import type { PacketSource } from './capture/types.ts';
 import { dissectors } from './dissectors/registry.ts';
+import { pipelineOptions } from './options.ts';
 import { Pipeline } from './pipeline.ts';
 
 /**
@@ -41,15 +42,14 @@ export async function entriesFromCapture(file: string, o: CollectOptions = {}): 
   const out: Entry[] = [];
   const node = o.node ?? { name: 'node-1', ip: '10.0.0.1' };
   const pipeline = new Pipeline(
-    {
-      dissectors,
-      portMapping: o.portMapping ?? {},
-      limits: defaultLimits,
-      node,
-      worker: node.name,
-      captureSource: 'pcap_file',
-      l4All: o.l4All ?? false,
-    },
+    pipelineOptions(
+      {
+        limits: defaultLimits,
+        portMapping: o.portMapping ?? {},
+        enabledDissectors: dissectors.map((d) => d.id),
+      },
+      { node, captureSource: 'pcap_file', l4All: o.l4All ?? false },
+    ),
     (e) => out.push(e),
   );
   try {

@@ -1,5 +1,20 @@
 /** Run totals of a pipeline, and how totals of several runs (files, shards) add up. */
-import type { PipelineSummary } from './pipeline.ts';
+
+/** What a pipeline counted over its run (`Pipeline.summary()`), or several runs added up. */
+export interface PipelineSummary {
+  packets: number;
+  bytes: number;
+  decoded: number;
+  skipped: Record<string, number>;
+  tcpConnections: number;
+  udpFlows: number;
+  entries: Record<string, number>;
+  gaps: number;
+  gapBytes: number;
+  violations: number;
+  detached: number;
+  limitsHit: Record<string, number>;
+}
 
 export function emptySummary(): PipelineSummary {
   return {

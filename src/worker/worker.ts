@@ -32,10 +32,10 @@ import { openLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../t
 import { openCapture } from '../tap/capture/open.ts';
 import type { PacketSource } from '../tap/capture/types.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
-import type { Dissector } from '../tap/dissectors/types.ts';
-import { Pipeline, type PipelineOptions, type PipelineSummary } from '../tap/pipeline.ts';
+import { enabledDissectors, pipelineOptions, type PipelineOptions } from '../tap/options.ts';
+import { Pipeline } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
-import { addSummary, emptySummary } from '../tap/summary.ts';
+import { addSummary, emptySummary, type PipelineSummary } from '../tap/summary.ts';
 import { KsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import { Broadcaster, type Subscription } from './broadcast.ts';
@@ -252,7 +252,6 @@ class WorkerImpl implements Worker {
   readonly api: NodeApi;
   readonly replayed: Promise<void>;
   private readonly view: ViewBuilder;
-  private readonly enabled: readonly Dissector[];
   private readonly broadcast: Broadcaster;
   private readonly startedAt = Date.now() * 1000;
   private nextId: number;
@@ -286,8 +285,7 @@ class WorkerImpl implements Worker {
     compiler: KflCompiler,
     private readonly tempDir: string | undefined,
   ) {
-    this.enabled = dissectors.filter((d) => this.settings.enabledDissectors.includes(d.id));
-    this.view = new ViewBuilder(buildCatalogue(this.enabled));
+    this.view = new ViewBuilder(buildCatalogue(enabledDissectors(this.settings)));
     this.nextId = Math.floor(store.newestId) + 1;
     const hello = (kfl: KflInfo): StreamMessage => ({
       type: 'hello',
@@ -391,16 +389,12 @@ class WorkerImpl implements Worker {
 
   private async run(s: WorkerSource): Promise<void> {
     const p = new WorkerPipeline(
-      {
-        dissectors: this.enabled,
-        portMapping: this.settings.portMapping,
-        limits: this.settings.limits,
+      pipelineOptions(this.settings, {
         node: { name: this.node, ip: '' },
-        worker: this.node,
         captureSource: s.captureSource,
         l4All: this.opts.l4All ?? false,
-        ...(s.live && this.opts.onFlowStart ? { onFlowStart: this.opts.onFlowStart } : {}),
-      },
+        onFlowStart: s.live ? this.opts.onFlowStart : undefined,
+      }),
       this.accept,
       this.takeId,
     );

@@ -5,7 +5,7 @@
  * escapes the runner (an uncaught error in the worker) rejects with DissectCrash.
  */
 import { Worker } from 'node:worker_threads';
-import type { PipelineSummary } from '../../src/tap/pipeline.ts';
+import type { PipelineSummary } from '../../src/tap/summary.ts';
 
 export interface PoolRequest {
   id: number;

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.ts';
 import { runDissect } from '../../src/cmd/dissect-runner.ts';
-import type { PipelineSummary } from '../../src/tap/pipeline.ts';
+import type { PipelineSummary } from '../../src/tap/summary.ts';
 
 export class Collect extends Writable {
   chunks: string[] = [];
