@@ -295,6 +295,14 @@ export interface CaptureCounters {
   streamDropped: number;
   /** Entries dropped by pod targeting (`worker --kube`: no targeted pod, or another node's). */
   targetDropped?: number;
+  /**
+   * `worker --kube`: entries waiting now for an endpoint's identity (a pod the informer has not
+   * heard of yet); of those that waited, kept once resolved, and dropped because it did not come
+   * in time or there was no room (also counted in `targetDropped`).
+   */
+  targetHeld?: number;
+  targetHeldKept?: number;
+  targetHeldExpired?: number;
 }
 
 /** `GET /api/health` */

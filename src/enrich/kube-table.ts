@@ -7,6 +7,7 @@
  * Precedence on one IP at one instant: a hostNetwork pod that declares the port, then a pod,
  * then a Service (ClusterIP), then the node. Limits are named below and counted in `stats()`.
  */
+import { BlockList, isIP } from 'node:net';
 import type { Identity, Resolver } from './types.ts';
 
 /** Intervals kept per IP: closed ones are dropped oldest-first, open ones are never dropped. */
@@ -251,6 +252,9 @@ export class KubeIdentityTable implements Resolver {
   /** Pod key → slice key → membership (kept for pods that come after their slice). */
   private readonly memberships = new Map<string, Map<string, Membership>>();
   private readonly synced = new Set<KubeKind>();
+  /** Node key → its pod CIDRs; the ranges built from them (undefined: to rebuild). */
+  private readonly nodeCidrs = new Map<string, string[]>();
+  private podRanges: BlockList | undefined;
   /** Latest event time seen (µs): the clock of pruning. */
   private now = 0;
   private lastSweep = 0;
@@ -385,6 +389,12 @@ export class KubeIdentityTable implements Resolver {
     return out;
   }
 
+  /** Changes whenever an event or a LIST may have changed an answer (for entries waiting on one). */
+  version(): number {
+    const e = this.counters.events;
+    return e.Pod + e.Service + e.EndpointSlice + e.Node + this.synced.size;
+  }
+
   /** True once Pod, Service, EndpointSlice and Node have each had a LIST (resync). */
   isSynced(): boolean {
     return this.synced.size === 4;
@@ -510,6 +520,34 @@ export class KubeIdentityTable implements Resolver {
       rec.id = undefined;
     }
     this.setIps(rec, nodeIps(o), tsUs, from);
+    const spec = o.spec as { podCIDR?: string; podCIDRs?: string[] } | undefined;
+    const cidrs = spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : []);
+    if (cidrs.join() !== (this.nodeCidrs.get(key) ?? []).join()) {
+      if (cidrs.length > 0) this.nodeCidrs.set(key, cidrs);
+      else this.nodeCidrs.delete(key);
+      this.podRanges = undefined;
+    }
+  }
+
+  /**
+   * Whether `ip` may belong to a pod: inside a node's pod CIDR (`spec.podCIDRs`), or — when no
+   * node declares one (CNIs with their own IPAM) — any address.
+   */
+  mayBePod(ip: string): boolean {
+    if (this.nodeCidrs.size === 0) return true;
+    if (!this.podRanges) {
+      const bl = new BlockList();
+      for (const list of this.nodeCidrs.values()) {
+        for (const c of list) {
+          const [net, bits] = c.split('/');
+          const family = net?.includes(':') ? 'ipv6' : 'ipv4';
+          if (net && bits && isIP(net)) bl.addSubnet(net, Number(bits), family);
+        }
+      }
+      this.podRanges = bl;
+    }
+    const family = isIP(ip);
+    return family !== 0 && this.podRanges.check(ip, family === 6 ? 'ipv6' : 'ipv4');
   }
 
   private upsertSlice(key: string, o: KubeObject): void {
@@ -577,6 +615,7 @@ export class KubeIdentityTable implements Resolver {
     const rec = map.get(key);
     if (!rec) return;
     map.delete(key);
+    if (rec.kind === 'Node' && this.nodeCidrs.delete(key)) this.podRanges = undefined;
     if (rec.kind === 'Pod') {
       // Entries captured while it lived still resolve to it with the services it had.
       rec.frozen = new Map(this.memberships.get(key) ?? []);

@@ -91,9 +91,17 @@ export function startWorkerCluster(
   const id = startKubeIdentity(kc, o);
   const locate = historyLocator((ip, ts) => id.table.podAt(ip, ts), o.selection);
   const sel = o.selection;
+  // Not known to the table (once it has listed everything) and inside a node's pod range: maybe
+  // a pod too new for the informers.
+  const unknown = (ip: string, port: number, tr: 'tcp' | 'udp', ts: number): boolean =>
+    id.table.status(ip, port, tr, ts) === 'not_found' && id.table.mayBePod(ip);
   return {
     resolver: id.resolver,
     filter: flowFilter(o.node, locate),
+    unresolved: (e) =>
+      unknown(e.src.ip, e.src.port, e.transport, e.timestamp) ||
+      unknown(e.dst.ip, e.dst.port, e.transport, e.timestamp),
+    version: () => id.table.version(),
     synced: id.synced,
     describe: () => {
       const s = id.table.stats();

@@ -29,7 +29,16 @@ const META = [
   'creationTimestamp',
   'deletionTimestamp',
 ] as const;
-const SPEC = ['nodeName', 'hostNetwork', 'clusterIP', 'clusterIPs', 'ports', 'type'] as const;
+const SPEC = [
+  'nodeName',
+  'hostNetwork',
+  'clusterIP',
+  'clusterIPs',
+  'ports',
+  'type',
+  'podCIDR',
+  'podCIDRs',
+] as const;
 const STATUS = ['podIP', 'podIPs', 'hostIP', 'phase', 'startTime', 'addresses'] as const;
 const ENDPOINT = ['addresses', 'targetRef', 'nodeName', 'conditions'] as const;
 

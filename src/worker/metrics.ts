@@ -23,6 +23,9 @@ export const METRIC_NAMES = {
   storeDropped: 'kubeshark_store_dropped_entries_total',
   streamDropped: 'kubeshark_stream_dropped_messages_total',
   targetDropped: 'kubeshark_target_dropped_entries_total',
+  targetHeld: 'kubeshark_target_held_entries',
+  targetHeldKept: 'kubeshark_target_held_kept_entries_total',
+  targetHeldExpired: 'kubeshark_target_held_expired_entries_total',
   sources: 'kubeshark_capture_source_info',
 } as const;
 
@@ -35,7 +38,9 @@ type CounterField =
   | 'entries'
   | 'storeDropped'
   | 'streamDropped'
-  | 'targetDropped';
+  | 'targetDropped'
+  | 'targetHeldKept'
+  | 'targetHeldExpired';
 
 const COUNTER_HELP: Record<CounterField, string> = {
   receivedPackets: 'Packets received by the capture (accepted by the capture filter).',
@@ -47,6 +52,10 @@ const COUNTER_HELP: Record<CounterField, string> = {
   storeDropped: 'Entries refused by the store (write backlog).',
   streamDropped: 'Live-stream messages dropped for slow consumers.',
   targetDropped: 'Entries dropped by pod targeting (no targeted pod, or kept by another node).',
+  targetHeldKept:
+    'Entries that waited for an endpoint identity (a pod not yet known) and were then kept.',
+  targetHeldExpired:
+    'Entries dropped after waiting for an endpoint identity that did not come in time (or no room).',
 };
 
 export interface MetricsOptions {
@@ -106,6 +115,14 @@ export function createMetricsRegistry(
     registers: [registry],
     collect() {
       this.set(count(current().liveTcpStreams));
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.targetHeld,
+    help: 'Entries waiting now for an endpoint identity (a pod the informer has not heard of yet).',
+    registers: [registry],
+    collect() {
+      this.set(count(current().targetHeld ?? 0));
     },
   });
   new Gauge({

@@ -21,6 +21,13 @@ export interface WorkerCluster {
   resolver: Resolver;
   /** False drops the entry (no targeted pod, or another node records it). */
   filter: (e: Entry) => boolean;
+  /**
+   * An endpoint of the entry may be a pod the informers have not heard of yet: `filter`'s
+   * verdict may change, so a dropped entry waits (bounded) and is decided again when
+   * `version()` changes.
+   */
+  unresolved?: (e: Entry) => boolean;
+  version?: () => number;
   /** Resolves once the informers have listed everything: capture starts after it. */
   synced: Promise<void>;
   /** One line for the log once synced. */
@@ -88,6 +95,10 @@ async function runWorkerWith(o: RunWorkerOptions): Promise<void> {
     l4All: o.l4All,
     ...(cluster && {
       filter: cluster.filter,
+      ...(cluster.unresolved &&
+        cluster.version && {
+          hold: { unresolved: cluster.unresolved, version: cluster.version },
+        }),
       enrich: (e: Entry) => enrichEntry(e, cluster.resolver),
     }),
     // Secrets are replaced before anything is stored (`tap.redaction.*`).

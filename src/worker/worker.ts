@@ -39,6 +39,7 @@ import { addSummary, emptySummary, type PipelineSummary } from '../tap/summary.t
 import { KsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import { Broadcaster, type Subscription } from './broadcast.ts';
+import { HeldEntries, type HoldHooks } from './hold.ts';
 import { workerRoute } from './routes.ts';
 
 /** How often live pipelines get a wall-clock tick (idle flows are flushed without packets). */
@@ -121,6 +122,11 @@ export interface WorkerOptions {
    * Kubernetes pod targeting does (counted in `targetDropped`). One that throws keeps the entry.
    */
   filter?: (e: Entry) => boolean;
+  /**
+   * With `filter`: entries it drops that may yet be kept wait for their identity (HeldEntries):
+   * `unresolved` says whether one may, `version` changes when the identity table does.
+   */
+  hold?: Pick<HoldHooks, 'unresolved' | 'version'>;
   /** Runs on each entry before it is stored (Kubernetes / process identity). */
   enrich?: (e: Entry) => void;
   /**
@@ -260,6 +266,7 @@ class WorkerImpl implements Worker {
   private streamDropped = 0;
   private hookErrors = 0;
   private targetDropped = 0;
+  private readonly held: HeldEntries | undefined;
   private readonly problems: string[] = [];
   private readonly sources: WorkerSource[] = [];
   private readonly active = new Set<WorkerPipeline>();
@@ -308,6 +315,15 @@ class WorkerImpl implements Worker {
           : workerRoute(ctx, path, params),
       stream: (ws: WebSocket, params: Params) => this.broadcast.accept(ws, params),
     };
+    const filter = opts.filter;
+    if (filter && opts.hold) {
+      this.held = new HeldEntries(
+        { keep: filter, ...opts.hold },
+        // Numbered as it is stored: entries that came meanwhile were stored first.
+        (e) => this.admit({ ...e, id: this.takeId() }),
+        () => this.targetDropped++,
+      );
+    }
     this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
     this.statusTimer.unref();
     for (const s of opts.sources ?? []) void this.addSource(s);
@@ -328,10 +344,15 @@ class WorkerImpl implements Worker {
         this.hookErrors++;
       }
       if (!keep) {
-        this.targetDropped++;
+        if (!this.held?.offer(e)) this.targetDropped++;
         return;
       }
     }
+    this.admit(e);
+  };
+
+  /** Ingest after targeting: enrich, redact, store, publish. */
+  private admit(e: Entry): void {
     if (this.opts.enrich) {
       try {
         this.opts.enrich(e);
@@ -359,7 +380,7 @@ class WorkerImpl implements Worker {
       this.matchedPairs++;
     }
     this.broadcast.publish(e);
-  };
+  }
 
   ingest(e: Entry): number {
     const before = this.stored;
@@ -484,6 +505,19 @@ class WorkerImpl implements Worker {
       storeDropped: this.closed ? 0 : this.store.stats().droppedEntries,
       streamDropped: this.streamDropped,
       ...(this.opts.filter && { targetDropped: this.targetDropped }),
+      ...(this.held && this.heldCounters()),
+    };
+  }
+
+  private heldCounters(): Pick<
+    CaptureCounters,
+    'targetHeld' | 'targetHeldKept' | 'targetHeldExpired'
+  > {
+    const h = this.held!.stats();
+    return {
+      targetHeld: h.waiting,
+      targetHeldKept: h.released,
+      targetHeldExpired: h.expired + h.overflow,
     };
   }
 
@@ -531,6 +565,7 @@ class WorkerImpl implements Worker {
       new Promise<void>((r) => (timer = setTimeout(r, WORKER_STOP_GRACE_MS))),
     ]);
     clearTimeout(timer);
+    this.held?.close(); // a last decision for what still waits, while the store is open
     this.closed = true;
     await this.store.close();
     if (this.tempDir) rmSync(this.tempDir, { recursive: true, force: true });
