@@ -8,6 +8,7 @@
  * Two kinds of SEA assets ride along:
  * - `ui.mjs`: the terminal UI (src/ui) as its own ESM bundle. Ink 6 and yoga use top-level
  *   await, which a CommonJS bundle cannot hold; src/cmd/ui-loader.ts imports it on demand.
+ * - `native/sockdiag.node`: the sock_diag addon (scripts/build-native.mjs), when it was built.
  * - `front/<path>` for every file of the dashboard build (dist/front, made by
  *   scripts/build-front.mjs when present) and `front/manifest.json`, the JSON list of those
  *   paths: the front server serves exactly these keys.
@@ -47,6 +48,9 @@ try {
 
 const t0 = Date.now();
 mkdirSync(dist, { recursive: true });
+
+// The native addon (optional: without a C compiler the resolver reads /proc).
+run(process.execPath, [join(root, 'scripts/build-native.mjs')]);
 
 // The dashboard first (its own script, vite), so its files can be embedded below.
 const frontScript = join(root, 'scripts/build-front.mjs');
@@ -114,6 +118,9 @@ const uiBuild = build({
 await Promise.all([mainBuild, uiBuild]);
 
 const assets = { 'ui.mjs': uiBundle };
+// The sock_diag addon (src/enrich/sockdiag.ts loads it from this asset), when it could be built.
+const nativeAddon = join(dist, 'native/sockdiag.node');
+if (existsSync(nativeAddon)) assets['native/sockdiag.node'] = nativeAddon;
 const frontFiles = existsSync(frontDir) ? listFiles(frontDir) : [];
 for (const f of frontFiles) assets[`front/${f}`] = join(frontDir, f);
 const manifest = join(dist, 'front-manifest.json');

@@ -95,10 +95,8 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
             enrich: (e: Entry) => enrichEntry(e, local),
             // Looked up at the connection's first packet: a short-lived client is gone by the
             // time its call is complete.
-            onFlowStart: (t: 'tcp' | 'udp', a: Endpoint, b: Endpoint) => {
-              local.prefetch(a.ip, a.port, t);
-              local.prefetch(b.ip, b.port, t);
-            },
+            onFlowStart: (t: 'tcp' | 'udp', a: Endpoint, b: Endpoint) =>
+              local.prefetchFlow(t, a, b),
           }
         : {}),
       // Secrets are replaced before anything is stored (`tap.redaction.*`), as in the worker.

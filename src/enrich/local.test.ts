@@ -19,11 +19,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { KsError } from '../util/errors.ts';
 import { createLocalResolver, LOCAL_IDENTITY_TTL_MS, LOCAL_MAX_PENDING } from './local.ts';
+import { loadSockDiag } from './sockdiag.ts';
 
 const FIXTURE = new URL('./testdata/proc', import.meta.url).pathname;
 const temps: string[] = [];
@@ -416,3 +418,41 @@ test('real /proc: the timer refreshes on its own; a refresh is measured', async 
     r.close();
   }
 });
+
+test(
+  'real /proc + sock_diag: a client that is gone before its call is looked up is named from its flow start',
+  { skip: loadSockDiag() || process.env.CI ? false : 'the sock_diag addon is not built' },
+  async () => {
+    const r = createLocalResolver({ refreshMs: 0 });
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const title = 'ks-short-client';
+      const client = spawn(
+        process.execPath,
+        [
+          '-e',
+          `process.title = ${JSON.stringify(title)};
+           require('net').connect(${port}, '127.0.0.1').on('connect', () => setInterval(() => {}, 1000));`,
+        ],
+        { stdio: 'ignore' },
+      );
+      const [sock] = (await once(server, 'connection')) as [net.Socket];
+      // What the pipeline does at the connection's first packet.
+      r.prefetchFlow('tcp', { ip: '127.0.0.1', port: sock.remotePort! }, { ip: '127.0.0.1', port });
+      client.kill('SIGKILL');
+      await exited(client);
+      sock.destroy();
+      const s = r.stats();
+      assert.equal(s.refreshes, 1, 'no refresh: only the flow start looked');
+      assert.ok(s.diagFound >= 1, JSON.stringify(s));
+      const id = r.lookup('127.0.0.1', sock.remotePort!, 'tcp', Date.now() * 1000);
+      assert.deepEqual(id?.process, { name: title, pid: client.pid });
+    } finally {
+      server.close();
+      r.close();
+    }
+  },
+);

@@ -38,6 +38,7 @@ import {
   processName,
   type SocketRow,
 } from './procfs.ts';
+import { loadSockDiag, type SockDiag } from './sockdiag.ts';
 import type { Identity, Resolver } from './types.ts';
 
 /** Period of the background refresh. */
@@ -74,6 +75,8 @@ export interface LocalResolverOptions {
   ttlMs?: number;
   maxRemembered?: number;
   missRefreshMinMs?: number;
+  /** Exact socket lookups (sock_diag); default: the addon when built, null: none (/proc only). */
+  sockDiag?: SockDiag | null;
 }
 
 export interface LocalResolverStats {
@@ -89,6 +92,9 @@ export interface LocalResolverStats {
   pendingDropped: number;
   /** Time spent in targeted looks (ms). */
   totalTargetedMs: number;
+  /** Flow starts looked up by their exact tuple (sock_diag), and of them the sockets found. */
+  diagLookups: number;
+  diagFound: number;
   /** Wall time of the last refresh / the slowest one / all of them (ms). */
   lastRefreshMs: number;
   maxRefreshMs: number;
@@ -120,6 +126,16 @@ export interface LocalResolver extends Resolver {
    * address is local and its owner was not seen lately, look for it soon, while its socket exists.
    */
   prefetch(ip: string, port: number, transport: 'tcp' | 'udp'): void;
+  /**
+   * A flow between `client` and `server` has just started: each end on a local address whose
+   * owner was not seen lately is looked up at once by its exact tuple when sock_diag is there
+   * (this network namespace), else as `prefetch`.
+   */
+  prefetchFlow(
+    transport: 'tcp' | 'udp',
+    client: { ip: string; port: number },
+    server: { ip: string; port: number },
+  ): void;
   /** Stops the timer and forgets everything. */
   close(): void;
   stats(): LocalResolverStats;
@@ -208,6 +224,7 @@ class ProcResolver implements LocalResolver {
   private budgetMs = LOCAL_TARGETED_BURST_MS;
   private budgetAt: number;
   private selfNs = 'self';
+  private readonly diag: SockDiag | undefined;
   private readonly st: LocalResolverStats = {
     refreshes: 0,
     targetedLooks: 0,
@@ -216,6 +233,8 @@ class ProcResolver implements LocalResolver {
     prefetchKnown: 0,
     pendingDropped: 0,
     totalTargetedMs: 0,
+    diagLookups: 0,
+    diagFound: 0,
     lastRefreshMs: 0,
     maxRefreshMs: 0,
     totalRefreshMs: 0,
@@ -241,6 +260,13 @@ class ProcResolver implements LocalResolver {
     this.missMinMs = o.missRefreshMinMs ?? LOCAL_MISS_REFRESH_MIN_MS;
     this.refreshMs = o.refreshMs ?? LOCAL_REFRESH_MS;
     this.budgetAt = this.now();
+    // The addon sees this machine's sockets: not those of a fixture tree.
+    this.diag =
+      o.sockDiag === undefined
+        ? o.procRoot === undefined
+          ? loadSockDiag()
+          : undefined
+        : (o.sockDiag ?? undefined);
     if (readText(`${this.root}/net/tcp`) === undefined) {
       throw new KsError(
         'KS_ERR_PROC_UNAVAILABLE',
@@ -315,6 +341,74 @@ class ProcResolver implements LocalResolver {
         this.drain();
       });
     }
+  }
+
+  prefetchFlow(
+    transport: 'tcp' | 'udp',
+    client: { ip: string; port: number },
+    server: { ip: string; port: number },
+  ): void {
+    this.diagEnd(transport, client, server);
+    this.diagEnd(transport, server, client);
+  }
+
+  /** One end of a new flow: by its exact tuple when it is ours to ask, else `prefetch`. */
+  private diagEnd(
+    transport: 'tcp' | 'udp',
+    local: { ip: string; port: number },
+    remote: { ip: string; port: number },
+  ): void {
+    if (this.closed) return;
+    const ip = normalizeIp(local.ip);
+    const peer = normalizeIp(remote.ip);
+    if (ip === undefined || peer === undefined || !this.isLocal(ip)) return;
+    // sock_diag answers for this process's network namespace only.
+    const here = isLoopback(ip) || (this.addrs.get(ip)?.ns.has(this.selfNs) ?? false);
+    if (!this.diag || !here) return this.prefetch(ip, local.port, transport);
+    if (this.seenLately(ip, local.port, transport)) {
+      this.st.prefetchKnown++;
+      return;
+    }
+    this.st.diagLookups++;
+    const inode = this.diag.inode(
+      transport,
+      { ip, port: local.port },
+      { ip: peer, port: remote.port },
+    );
+    if (inode === undefined) return this.prefetch(ip, local.port, transport);
+    if (inode === 0) return; // gone already, or a request socket not accepted yet
+    const pid = this.ownerOf(inode);
+    if (pid === undefined) return;
+    const id = this.readIdentity(pid);
+    if (!id) return;
+    this.st.diagFound++;
+    const row: SocketRow = {
+      transport,
+      localIp: ip,
+      localPort: local.port,
+      remoteIp: peer,
+      remotePort: remote.port,
+      state: 1,
+      inode,
+    };
+    this.record(this.selfNs, row, id, pid, this.now() * 1000);
+  }
+
+  /** The process holding socket `inode`: known, else among new processes and socket holders. */
+  private ownerOf(inode: number): number | undefined {
+    const known = this.owners.get(inode);
+    if (known !== undefined) return known;
+    const wanted = new Set([inode]);
+    const pids: number[] = [];
+    for (const name of readdirSync(this.root)) {
+      const c = name.charCodeAt(0);
+      if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
+    }
+    for (const pid of this.scanOrder(pids, true)) {
+      this.scanFds(pid, wanted, wanted);
+      if (wanted.size === 0) return this.owners.get(inode);
+    }
+    return undefined;
   }
 
   private want(key: string, w: Want): void {
