@@ -7,7 +7,9 @@ import tseslint from 'typescript-eslint';
 // production code may import (its own always). A folder not listed here may import nothing
 // outside itself until it is added; nothing imports cmd/, only cmd/ imports ui/, front/app (the
 // browser bundle) reaches the hub over the network only (its API types and the shared
-// formatters are the exception). Tests may import anything.
+// formatters are the exception). Tests may import anything. Modules only tests use live in
+// test/helpers/ (one flat folder; `<area>-<what>.ts` when they serve one area of src/), never
+// beside production code: a non-test file under src/ may import nothing under test/.
 const ALL = ['api', 'config', 'enrich', 'entry', 'front', 'hub', 'kube', 'mcp', 'output'];
 const ALLOWED = {
   util: [],
@@ -30,6 +32,7 @@ const ALLOWED = {
   cmd: [...ALL, 'query', 'redact', 'store', 'tap', 'ui', 'util', 'worker'],
 };
 const srcDir = path.join(import.meta.dirname, 'src');
+const testDir = path.join(import.meta.dirname, 'test');
 const folderOf = (rel) => {
   const parts = rel.split(path.sep);
   if (parts.length < 2) return '(src)';
@@ -40,6 +43,8 @@ const layering = {
     type: 'problem',
     messages: {
       denied: '{{from}}/ may not import {{to}}/ (DESIGN.md dependency rules; allowed: {{allowed}})',
+      testOnly:
+        'production code may not import {{to}}: test/ is for tests (only *.test.ts files under src/ may import it)',
     },
   },
   create(context) {
@@ -50,7 +55,13 @@ const layering = {
     const allowed = ALLOWED[from] ?? [];
     const check = (node, spec) => {
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
-      const target = path.relative(srcDir, path.resolve(path.dirname(file), spec));
+      const resolved = path.resolve(path.dirname(file), spec);
+      if (!path.relative(testDir, resolved).startsWith('..')) {
+        const to = path.relative(import.meta.dirname, resolved);
+        context.report({ node, messageId: 'testOnly', data: { to } });
+        return;
+      }
+      const target = path.relative(srcDir, resolved);
       if (target.startsWith('..')) return;
       const to = folderOf(target);
       if (to === from || allowed.includes(to)) return;

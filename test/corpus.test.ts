@@ -8,13 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { dissectViews } from './helpers/dissect.ts';
 import { countCalls as ours, type Counts } from './helpers/counts.ts';
+import { corpus, needsShared, sharedPresent } from './helpers/shared.ts';
 
-const corpus = join(new URL('..', import.meta.url).pathname, '../shared/corpus');
-const oraclePath = join(corpus, 'oracle.json');
+const oraclePath = corpus('oracle.json');
 
 interface OracleFile {
   path: string;
@@ -73,11 +72,11 @@ function portHints(decodeAs: string[]): string[] {
   return sets;
 }
 
-const oracle: { files: OracleFile[] } | undefined = existsSync(oraclePath)
+const oracle: { files: OracleFile[] } | undefined = sharedPresent()
   ? JSON.parse(readFileSync(oraclePath, 'utf8'))
   : undefined;
 
-test('corpus is present', { skip: oracle ? false : `${oraclePath} not found` }, () => {
+test('corpus is present', needsShared(), () => {
   assert.ok(oracle!.files.length > 0);
 });
 
@@ -91,7 +90,7 @@ for (const f of oracle?.files ?? []) {
     0;
   if (!relevant) continue;
   test(`corpus ${f.path}: counts match tshark`, async () => {
-    const r = await dissectViews([join(corpus, f.path)], { sets: portHints(f.decode_as) });
+    const r = await dissectViews([corpus(f.path)], { sets: portHints(f.decode_as) });
     // A capture cut short upstream still yields everything before the damage.
     if (r.error && !/TRUNCATED/.test(String((r.error as { code?: string }).code))) throw r.error;
     const got = ours(r.views);

@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { corpus, needsSharedFor } from './helpers/shared.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
 const captures = [
   join(root, 'demo/shop.pcap'),
   join(root, 'src/tap/dissectors/dns/testdata/udp.pcap'),
-  join(root, '../shared/corpus/mixed/pcapplusplus-example-mixed.pcap'),
+  corpus('mixed/pcapplusplus-example-mixed.pcap'),
 ];
 
 /** Entry views without the per-shard numbering, in a canonical order. */
@@ -31,11 +32,11 @@ function canonical(stdout: string): string[] {
 }
 
 for (const file of captures) {
-  test(`--workers 3 prints the same entries as one process: ${file.split('/').pop()}`, async (t) => {
+  const name = `--workers 3 prints the same entries as one process: ${file.split('/').pop()}`;
+  test(name, needsSharedFor(file), async () => {
     const one = await execa(process.execPath, [...cli, 'dissect', '--l4', '-o', 'jsonl', file], {
       reject: false,
     });
-    if (one.exitCode !== 0 && /not found/.test(one.stderr)) return t.skip('capture not available');
     assert.equal(one.exitCode, 0, one.stderr);
     const three = await execa(process.execPath, [
       ...cli,

@@ -18,13 +18,14 @@ import { execa, type Result } from 'execa';
 import { isKsError, type KsError } from '../src/util/errors.ts';
 import { dissectViews, type DissectResult } from './helpers/dissect.ts';
 import { locateIp, parsePcap, serializePcap, type PcapFile } from './helpers/pcap-rewrite.ts';
+import { corpus, needsSharedFor } from './helpers/shared.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/kubeshark.ts');
 const shopPath = join(root, 'demo/shop.pcap');
 const shop = readFileSync(shopPath);
 const shopFile = parsePcap(shop);
-const pipelinedPath = '/work/shared/corpus/http/zeek-pipelined-requests.pcap';
+const pipelinedPath = corpus('http/zeek-pipelined-requests.pcap');
 
 let dir = '';
 let env: Record<string, string> = {};
@@ -138,7 +139,8 @@ describe('a truncated capture', () => {
     [shopPath, true],
     [pipelinedPath, false],
   ] as const) {
-    test(`every cut of ${path.split('/').pop()} keeps the entries before the damage`, async () => {
+    const name = `every cut of ${path.split('/').pop()} keeps the entries before the damage`;
+    test(name, needsSharedFor(path), async () => {
       const f = parsePcap(readFileSync(path));
       const whole = serializePcap(f);
       const intact = await dissectViews([write('intact.pcap', whole)]);

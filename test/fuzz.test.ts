@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { execa } from 'execa';
-import { PcapngWriter, pcapFile, type PcapRecord } from '../src/tap/capture/testutil.ts';
-import { ether, ipv4, tcp, udp } from '../src/tap/decode/testutil.ts';
+import { PcapngWriter, pcapFile, type PcapRecord } from './helpers/capture-files.ts';
+import { ether, ipv4, tcp, udp } from './helpers/decode-headers.ts';
 import { DissectPool, type PoolResult } from './helpers/dissect-pool.ts';
 import { layout, mutate, type Layout, type Mutation } from './helpers/capture-mutate.ts';
+import { corpus, needsShared } from './helpers/shared.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const corpus = '/work/shared/corpus';
 /** Wall-clock bound per dissect run (the inputs are a few KiB; a normal run takes ~20 ms). */
 const TIMEOUT_MS = 5000;
 const MUTATION_RUNS = Number(process.env.FUZZ_RUNS ?? 250);
@@ -32,17 +32,17 @@ const GARBAGE_RUNS = Number(process.env.FUZZ_RUNS ?? 120);
 
 const seedPaths = [
   join(root, 'demo/shop.pcap'),
-  `${corpus}/http/zeek-pipelined-requests.pcap`,
-  `${corpus}/dns/suricata-dns-tcp-multirequest-buffer.pcap`,
-  `${corpus}/websocket/zeek-two-binary-fragments.pcap`,
-  `${corpus}/grpc/packt-grpc-server-streaming.pcapng`,
+  corpus('http/zeek-pipelined-requests.pcap'),
+  corpus('dns/suricata-dns-tcp-multirequest-buffer.pcap'),
+  corpus('websocket/zeek-two-binary-fragments.pcap'),
+  corpus('grpc/packt-grpc-server-streaming.pcapng'),
   join(root, 'src/tap/dissectors/http/testdata/chunked.pcap'),
   join(root, 'src/tap/dissectors/ws/testdata/websocket-deflate.pcap'),
   join(root, 'src/tap/dissectors/dns/testdata/udp.pcap'),
   join(root, 'src/tap/capture/testdata/two-ifaces.pcapng'),
   join(root, 'src/tap/decode/testdata/frag.pcap'),
   join(root, 'src/tap/decode/testdata/sll2.pcap'),
-].filter((p) => existsSync(p));
+];
 
 interface Seed {
   name: string;
@@ -50,10 +50,15 @@ interface Seed {
   layout: Layout;
 }
 
-const seeds: Seed[] = seedPaths.map((p) => {
-  const bytes = readFileSync(p);
-  return { name: basename(p), bytes, layout: layout(bytes) };
-});
+/** The seed captures, read on first use (by the tests that declare they need ../shared). */
+let seedCache: Seed[] | undefined;
+function seeds(): Seed[] {
+  seedCache ??= seedPaths.map((p) => {
+    const bytes = readFileSync(p);
+    return { name: basename(p), bytes, layout: layout(bytes) };
+  });
+  return seedCache;
+}
 
 const pool = new DissectPool();
 let dir = '';
@@ -163,16 +168,16 @@ const structural: fc.Arbitrary<Mutation> = fc.oneof(
   }),
 );
 const mutationPlan = fc.record({
-  seed: fc.nat({ max: seeds.length - 1 }),
+  seed: fc.nat({ max: seedPaths.length - 1 }),
   inPlace: fc.array(inPlace, { maxLength: 8 }),
   structural: fc.array(structural, { maxLength: 2 }),
   l4All: fc.boolean(),
 });
 
 describe('mutated real captures', () => {
-  test('seeds dissect cleanly before mutation', async () => {
-    assert.ok(seeds.length >= 5, 'seed captures present');
-    for (const s of seeds) {
+  test('seeds dissect cleanly before mutation', needsShared(), async () => {
+    assert.ok(seeds().length >= 5, 'seed captures present');
+    for (const s of seeds()) {
       const r = await dissectBytes(s.bytes);
       assert.equal(r.error, undefined, `${s.name}: ${describeError(r)}`);
       assert.ok(s.layout.fields.length > 0, `${s.name}: length fields found`);
@@ -180,11 +185,11 @@ describe('mutated real captures', () => {
     }
   });
 
-  test('never crash, never hang, fail only with KS_ERR_CAPTURE_*', async () => {
+  test('never crash, never hang, fail only with KS_ERR_CAPTURE_*', needsShared(), async () => {
     const codes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(mutationPlan, async (m) => {
-        const seed = seeds[m.seed]!;
+        const seed = seeds()[m.seed]!;
         const bytes = mutate(seed.bytes, seed.layout, [...m.inPlace, ...m.structural]);
         const r = await dissectBytes(bytes, m.l4All);
         const key = r.error?.code ?? 'ok';
@@ -210,9 +215,9 @@ describe('mutated real captures', () => {
     assertCaptureContract(r);
   });
 
-  test('every truncation point of a capture', async () => {
+  test('every truncation point of a capture', needsShared(), async () => {
     // Exhaustive over a small capture: every prefix length is a valid input.
-    const seed = seeds.find((s) => s.name === 'chunked.pcap') ?? seeds[0]!;
+    const seed = seeds().find((s) => s.name === 'chunked.pcap') ?? seeds()[0]!;
     const step = Math.max(1, Math.floor(seed.bytes.length / 300));
     for (let cut = 0; cut <= seed.bytes.length; cut += step) {
       const r = await dissectBytes(seed.bytes.subarray(0, cut));
@@ -446,13 +451,14 @@ describe('valid framing, random payloads', () => {
 // (c) the built executable
 
 const exe = join(root, 'dist/kubeshark');
-describe('built executable', { skip: existsSync(exe) ? false : 'dist/kubeshark not built' }, () => {
+const built = { skip: existsSync(exe) ? false : 'dist/kubeshark not built' };
+describe('built executable', needsShared(built), () => {
   test('mutated and garbage captures: exit 0 or 3, no stack trace', async () => {
     const env = { HOME: mkdtempSync(join(tmpdir(), 'kshome-')), PATH: process.env.PATH ?? '' };
     const inputs: Buffer[] = [];
     const rnd = fc.sample(mutationPlan, { numRuns: 4, seed: 42 });
     for (const m of rnd) {
-      const seed = seeds[m.seed]!;
+      const seed = seeds()[m.seed]!;
       inputs.push(mutate(seed.bytes, seed.layout, [...m.inPlace, ...m.structural]));
     }
     inputs.push(...fc.sample(flowsArb, { numRuns: 2, seed: 7 }).map((f) => buildCapture(f).bytes));

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dissectViews } from './helpers/dissect.ts';
-import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
+import { dissectorTestCaptures } from './helpers/dissector-captures.ts';
 
 function cases(): { proto: string; name: string; pcap: string }[] {
   return dissectorTestCaptures().map((c) => ({ proto: c.proto, name: c.name, pcap: c.file }));

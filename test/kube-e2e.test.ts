@@ -16,7 +16,7 @@ import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts
 import { freePort } from './helpers/free-port.ts';
 import { kubectl as runKubectl } from './helpers/kubectl.ts';
 import { root, startTap } from './helpers/tap-process.ts';
-import { call, ok, startMcp } from './mcp-kit.ts';
+import { call, ok, startMcp } from './helpers/mcp-kit.ts';
 
 const run = promisify(execFile);
 const EXE = join(root, 'dist/kubeshark');

@@ -29,7 +29,7 @@ import {
   parsePcap,
   serializePcap,
 } from './helpers/pcap-rewrite.ts';
-import { Collector, SHOP, getJson } from './roles-kit.ts';
+import { Collector, SHOP, getJson } from './helpers/roles-kit.ts';
 import { runRole } from './helpers/role-process.ts';
 
 const POD = findResource('', 'v1', 'pods')!;

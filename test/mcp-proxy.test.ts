@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { componentSelector, releaseSelector } from '../src/kube/apply.ts';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
 import { freePort } from './helpers/free-port.ts';
-import { fails, ok, root, startMcp, type McpProcess } from './mcp-kit.ts';
+import { fails, ok, root, startMcp, type McpProcess } from './helpers/mcp-kit.ts';
 
 const RELEASE = 'kubeshark';
 const NS = 'default';

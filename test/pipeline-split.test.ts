@@ -24,7 +24,7 @@ import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { isoMicros } from '../src/entry/time.ts';
 import { dissectViews, type DissectResult } from './helpers/dissect.ts';
-import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
+import { dissectorTestCaptures } from './helpers/dissector-captures.ts';
 import {
   coalescableBoundaries,
   coalesceTcp,
@@ -35,9 +35,9 @@ import {
   toIpv6,
   type PcapFile,
 } from './helpers/pcap-rewrite.ts';
+import { corpus, needsShared, needsSharedFor } from './helpers/shared.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const corpus = '/work/shared/corpus';
 
 /** The dissectors' test captures this rewriter can read (pcap, not pcapng). */
 function dissectorCaptures(): string[] {
@@ -48,15 +48,15 @@ function dissectorCaptures(): string[] {
 
 const captures = [
   join(root, 'demo/shop.pcap'),
-  `${corpus}/http/zeek-pipelined-requests.pcap`,
-  `${corpus}/http/deepflow-sw8-keepalive-chunked.pcap`,
-  `${corpus}/websocket/zeek-two-binary-fragments.pcap`,
-  `${corpus}/dns/suricata-dns-tcp-multirequest-buffer.pcap`,
+  corpus('http/zeek-pipelined-requests.pcap'),
+  corpus('http/deepflow-sw8-keepalive-chunked.pcap'),
+  corpus('websocket/zeek-two-binary-fragments.pcap'),
+  corpus('dns/suricata-dns-tcp-multirequest-buffer.pcap'),
   ...dissectorCaptures(),
   // IPv6 TCP behind Linux cooked v1/v2 headers (payload no dissector knows: L4 records).
   join(root, 'src/tap/decode/testdata/sll.pcap'),
   join(root, 'src/tap/decode/testdata/sll2.pcap'),
-].filter((f) => existsSync(f));
+];
 
 /** Captures also moved to IPv6 and split there. */
 const ipv6Captures = [
@@ -210,9 +210,9 @@ async function splitProperty(name: string, f: PcapFile): Promise<void> {
 
 describe('TCP payload split at arbitrary points gives identical entries', () => {
   for (const path of captures) {
-    const f = parsePcap(readFileSync(path));
-    const segments = splittableSegments(f).length;
-    test(basename(path), { skip: segments === 0 ? 'no TCP payload' : false }, async () => {
+    test(basename(path), needsSharedFor(path), async (t) => {
+      const f = parsePcap(readFileSync(path));
+      if (splittableSegments(f).length === 0) return t.skip('no TCP payload');
       await splitProperty(basename(path), f);
     });
   }
@@ -237,9 +237,10 @@ describe('the same over IPv6', () => {
 
 describe('TCP payload split and coalesced again gives identical entries (times aside)', () => {
   for (const path of captures) {
-    const f = parsePcap(readFileSync(path));
-    const segments = splittableSegments(f).length;
-    test(basename(path), { skip: segments === 0 ? 'no TCP payload' : false }, async () => {
+    test(basename(path), needsSharedFor(path), async (t) => {
+      const f = parsePcap(readFileSync(path));
+      const segments = splittableSegments(f).length;
+      if (segments === 0) return t.skip('no TCP payload');
       const base = await dissectFile(f);
       assert.equal(base.error, undefined);
       const want = stripTimes(withoutPacketCounters(base.views), []);
@@ -269,9 +270,9 @@ describe('TCP payload split and coalesced again gives identical entries (times a
     });
   }
 
-  test('coalescing alone (no split) merges real segments', () => {
+  test('coalescing alone (no split) merges real segments', needsShared(), () => {
     // The rechunk property above includes plans without cuts; this checks the rewrite does merge.
-    const f = parsePcap(readFileSync(`${corpus}/http/zeek-pipelined-requests.pcap`));
+    const f = parsePcap(readFileSync(corpus('http/zeek-pipelined-requests.pcap')));
     const merged = coalesceTcp(f, () => true);
     assert.ok(merged.records.length < f.records.length);
   });

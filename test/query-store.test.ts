@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { compileKfl, indexHints, selectionOf } from '../src/query/index.ts';
 import { buildCatalogue } from '../src/tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
-import { replayCaptures } from '../src/tap/dissectors/testdata.ts';
+import { replayCaptures } from './helpers/dissector-captures.ts';
 import { EntryStore } from '../src/store/store.ts';
 import type { Entry } from '../src/entry/model.ts';
 import { l4Of, statsOf } from '../src/store/aggregate.ts';

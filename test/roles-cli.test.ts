@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ApiClient } from '../src/api/client.ts';
-import { SHOP } from './roles-kit.ts';
+import { SHOP } from './helpers/roles-kit.ts';
 import { runRole, type RoleProcess } from './helpers/role-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;

@@ -16,7 +16,7 @@ import { createFront, type Front } from '../src/front/server.ts';
 import { createHub, type Hub } from '../src/hub/index.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
 import { createWorker, fileSource, type Worker } from '../src/worker/index.ts';
-import { FILES_B, SHOP, configFor, until } from './roles-kit.ts';
+import { FILES_B, SHOP, configFor, until } from './helpers/roles-kit.ts';
 
 const assetsDir = mkdtempSync(join(tmpdir(), 'roles-assets-'));
 const INDEX =

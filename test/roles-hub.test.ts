@@ -19,7 +19,15 @@ import { L4Aggregation } from '../src/store/stats/l4.ts';
 import { createHub, type Hub } from '../src/hub/index.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
 import { createWorker, fileSource, type Worker } from '../src/worker/index.ts';
-import { Collector, FILES_A, FILES_B, SHOP, configFor, dissectViews, until } from './roles-kit.ts';
+import {
+  Collector,
+  FILES_A,
+  FILES_B,
+  SHOP,
+  configFor,
+  dissectViews,
+  until,
+} from './helpers/roles-kit.ts';
 
 const timing = {
   requestTimeoutMs: 2000,

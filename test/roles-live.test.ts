@@ -10,7 +10,7 @@ import { ApiClient } from '../src/api/client.ts';
 import type { EntrySummary, StreamMessage } from '../src/api/types.ts';
 import { openLiveCapture } from '../src/tap/capture/live.ts';
 import { createWorker, liveSource, type Worker } from '../src/worker/index.ts';
-import { configFor, until } from './roles-kit.ts';
+import { configFor, until } from './helpers/roles-kit.ts';
 
 const ns = `ksroles${process.pid}`;
 const inNs = (...cmd: string[]): string[] => ['netns', 'exec', ns, ...cmd];

@@ -39,7 +39,7 @@ import {
   getJson,
   tick,
   until,
-} from './roles-kit.ts';
+} from './helpers/roles-kit.ts';
 
 const FILES = [...FILES_A, ...FILES_B];
 let worker: Worker;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { dissectViews } from './helpers/dissect.ts';
 import { countCalls, type Counts } from './helpers/counts.ts';
-import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
+import { dissectorTestCaptures } from './helpers/dissector-captures.ts';
 
 let tshark = true;
 try {

@@ -5,45 +5,42 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ViewBuilder } from '../src/entry/view.ts';
 import type { Entry } from '../src/entry/model.ts';
 import { buildCatalogue } from '../src/tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
-import { replayCaptures } from '../src/tap/dissectors/testdata.ts';
-
-const root = new URL('..', import.meta.url).pathname;
-const corpus = join(root, '../shared/corpus');
+import { replayCaptures } from './helpers/dissector-captures.ts';
+import { corpus, needsShared } from './helpers/shared.ts';
 
 function captures(): string[] {
-  const out = replayCaptures();
-  for (const f of [
-    'http/zeek-100-continue-chunked.pcap',
-    'dns/pcapplusplus-DnsPackets-udp.pcap',
-    'websocket/zeek-jupyter-websocket.pcap',
-    'mixed/mercury-emix.pcap',
-  ]) {
-    if (existsSync(join(corpus, f))) out.push(join(corpus, f));
-  }
-  return out;
+  return [
+    ...replayCaptures(),
+    corpus('http/zeek-100-continue-chunked.pcap'),
+    corpus('dns/pcapplusplus-DnsPackets-udp.pcap'),
+    corpus('websocket/zeek-jupyter-websocket.pcap'),
+    corpus('mixed/mercury-emix.pcap'),
+  ];
 }
 
 function entriesOf(file: string): Promise<Entry[]> {
   return entriesFromCapture(file, { l4All: true });
 }
 
-test('ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures', async () => {
-  const view = new ViewBuilder(buildCatalogue());
-  let n = 0;
-  for (const file of captures()) {
-    for (const e of await entriesOf(file)) {
-      assert.equal(view.json(e), JSON.stringify(view.build(e)), `${file} entry ${e.id}`);
-      n++;
+test(
+  'ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures',
+  needsShared(),
+  async () => {
+    const view = new ViewBuilder(buildCatalogue());
+    let n = 0;
+    for (const file of captures()) {
+      for (const e of await entriesOf(file)) {
+        assert.equal(view.json(e), JSON.stringify(view.build(e)), `${file} entry ${e.id}`);
+        n++;
+      }
     }
-  }
-  assert.ok(n > 200, `checked ${n} entries`);
-});
+    assert.ok(n > 200, `checked ${n} entries`);
+  },
+);
 
 test('ViewBuilder.json equals build for entries with errors and odd values', () => {
   const view = new ViewBuilder(buildCatalogue());

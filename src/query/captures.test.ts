@@ -17,16 +17,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Entry } from '../entry/model.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl } from './compile.ts';
 import { entriesFromCapture } from '../tap/run.ts';
+import { corpus, needsShared } from '../../test/helpers/shared.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-const corpus = join(root, '../shared/corpus');
 const catalogue = buildCatalogue();
 
 let hasTshark = true;
@@ -37,25 +37,23 @@ try {
 }
 
 const pcaps = (dir: string): string[] =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => /\.pcap(ng)?$/.test(f))
-        .sort()
-        .map((f) => join(dir, f))
-    : [];
+  readdirSync(dir)
+    .filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 
-/** Captures of the protocols dissected today, all filters compared. */
-const FILES = [
+/** Captures of the protocols dissected today, all filters compared (listed by the test). */
+const files = (): string[] => [
   join(root, 'demo/shop.pcap'),
   ...['http', 'dns', 'ws'].flatMap((d) => pcaps(join(root, 'src/tap/dissectors', d, 'testdata'))),
-  ...['http', 'dns', 'websocket'].flatMap((d) => pcaps(join(corpus, d))),
+  ...['http', 'dns', 'websocket'].flatMap((d) => pcaps(corpus(d))),
 ];
 /**
  * Mixed captures: DNS and the selective HTTP filters only. Their HTTP request/response totals
  * differ for reasons of HTTP dissection (SSDP is HTTP over UDP to tshark; streams first seen
  * mid-connection), which the HTTP dissector's own tests cover.
  */
-const MIXED = pcaps(join(corpus, 'mixed'));
+const mixed = (): string[] => pcaps(corpus('mixed'));
 const MIXED_FILTERS = new Set([
   'http && method == "POST"',
   'http && status_code >= 500',
@@ -213,8 +211,9 @@ async function run(files: readonly string[], only?: Set<string>): Promise<string
 
 test(
   'match counts equal tshark display-filter counts on golden and corpus captures',
-  { skip: !hasTshark && 'tshark not installed' },
+  needsShared({ skip: !hasTshark && 'tshark not installed' }),
   async () => {
+    const FILES = files();
     assert.ok(FILES.length >= 15, 'captures present');
     assert.deepEqual(await run(FILES), []);
   },
@@ -222,9 +221,9 @@ test(
 
 test(
   'DNS and selective HTTP filters equal tshark on mixed corpus captures',
-  { skip: (!hasTshark && 'tshark not installed') || (MIXED.length === 0 && 'no corpus') },
+  needsShared({ skip: !hasTshark && 'tshark not installed' }),
   async () => {
-    assert.deepEqual(await run(MIXED, MIXED_FILTERS), []);
+    assert.deepEqual(await run(mixed(), MIXED_FILTERS), []);
   },
 );
 

@@ -6,7 +6,7 @@ import { indexHints, type IndexHints } from './hints.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../tap/run.ts';
 import type { Entry } from '../entry/model.ts';
-import { replayCaptures } from '../tap/dissectors/testdata.ts';
+import { replayCaptures } from '../../test/helpers/dissector-captures.ts';
 
 const catalogue = buildCatalogue();
 const hints = (src: string) => indexHints(compileKfl(src, { catalogue }));

@@ -1,6 +1,6 @@
 /**
  * KFL table tests: expression × entry → bool. Each row lists exactly the sample entries
- * (src/query/testing.ts) the filter matches; it must match none of the others.
+ * (test/helpers/query-entries.ts) the filter matches; it must match none of the others.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import type { Entry } from '../entry/model.ts';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl } from './compile.ts';
 import { KflError } from './errors.ts';
-import { SAMPLES, type SampleName } from './testing.ts';
+import { SAMPLES, type SampleName } from '../../test/helpers/query-entries.ts';
+import { needsShared, shared } from '../../test/helpers/shared.ts';
 
 const catalogue = buildCatalogue();
 /** `now()` for these tests: 2026-03-14T22:03:00Z (3 minutes after T0). */
@@ -280,39 +281,37 @@ test('every catalogue field is declared with its type and reads its value (or th
   assert.deepEqual(failures, []);
 });
 
-test('every protocol flag of KFL.md is declared, or rejected with the reason', () => {
-  const kflmd = new URL('../../../shared/KFL.md', import.meta.url);
-  let flags: string[];
-  try {
-    const row = readFileSync(kflmd, 'utf8')
+test(
+  'every protocol flag of KFL.md is declared, or rejected with the reason',
+  needsShared(),
+  () => {
+    const row = readFileSync(shared('KFL.md'), 'utf8')
       .split('\n')
       .find((l) => l.startsWith('| Protocol flags'));
-    flags = [
+    const flags = [
       ...(row ?? '')
         .split('|')[2]!
         .split('.')[0]!
         .matchAll(/`([a-z0-9_]+)`/g),
     ].map((m) => m[1]!);
-  } catch {
-    return; // KFL.md not next to this checkout
-  }
-  assert.ok(flags.length > 20);
-  const declared = new Set(catalogue.map((f) => f.name));
-  for (const flag of flags) {
-    if (declared.has(flag)) {
-      assert.equal(typeof compileKfl(flag, { catalogue }).matches(entries.http503), 'boolean');
-      continue;
+    assert.ok(flags.length > 20);
+    const declared = new Set(catalogue.map((f) => f.name));
+    for (const flag of flags) {
+      if (declared.has(flag)) {
+        assert.equal(typeof compileKfl(flag, { catalogue }).matches(entries.http503), 'boolean');
+        continue;
+      }
+      assert.throws(
+        () => compileKfl(flag, { catalogue }),
+        (e: unknown) =>
+          e instanceof KflError &&
+          e.code === 'KS_ERR_KFL_UNKNOWN_FIELD' &&
+          /(this build|did you mean)/.test(e.message),
+        flag,
+      );
     }
-    assert.throws(
-      () => compileKfl(flag, { catalogue }),
-      (e: unknown) =>
-        e instanceof KflError &&
-        e.code === 'KS_ERR_KFL_UNKNOWN_FIELD' &&
-        /(this build|did you mean)/.test(e.message),
-      flag,
-    );
-  }
-});
+  },
+);
 
 test('a new dissector field appears in KFL without editing src/query', () => {
   const extra: FieldDef = {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl, translateToKfl2 } from './compile.ts';
-import { SAMPLES } from './testing.ts';
+import { SAMPLES } from '../../test/helpers/query-entries.ts';
 
 const catalogue = buildCatalogue();
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCatalogue } from '../tap/dissectors/registry.ts';
 import { compileKfl } from './compile.ts';
-import { http200, http503, dnsNxdomain } from './testing.ts';
+import { http200, http503, dnsNxdomain } from '../../test/helpers/query-entries.ts';
 
 const catalogue = buildCatalogue();
 const macros = {

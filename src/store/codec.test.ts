@@ -11,7 +11,7 @@ import type { Entry, HttpRecord } from '../entry/model.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeFull, decodeLazy, encodeRow, MISFIT } from './codec.ts';
 import { Dict } from './dict.ts';
-import { replayCaptures } from '../tap/dissectors/testdata.ts';
+import { replayCaptures } from '../../test/helpers/dissector-captures.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, HttpRecord } from '../entry/model.ts';
 import { EntryStore, type StoreQuery } from './store.ts';
-import { replayCaptures } from '../tap/dissectors/testdata.ts';
+import { replayCaptures } from '../../test/helpers/dissector-captures.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ks-store-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Entry } from '../entry/model.ts';
 import { defaultLimits } from '../util/limits.ts';
-import { ether, ipv4, pkt, tcp } from './decode/testutil.ts';
+import { ether, ipv4, pkt, tcp } from '../../test/helpers/decode-headers.ts';
 import { dissectors } from './dissectors/registry.ts';
 import { Pipeline } from './pipeline.ts';
 

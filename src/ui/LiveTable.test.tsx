@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { render } from 'ink-testing-library';
 import { LiveApp, LiveTable, typing } from './LiveTable.tsx';
 import { LiveStore, RENDER_INTERVAL_MS, type LiveStatus } from './store.ts';
-import { lines, row, tick } from './testing.ts';
+import { lines, row, tick } from '../../test/helpers/ui-rows.ts';
 
 const status: LiveStatus = {
   workersUp: 1,

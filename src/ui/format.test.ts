@@ -14,7 +14,7 @@ import {
   statusClass,
   statusText,
 } from './format.ts';
-import { T0, row } from './testing.ts';
+import { T0, row } from '../../test/helpers/ui-rows.ts';
 
 test('columnWidths fill the width exactly, from the minimum up', () => {
   for (let w = MIN_WIDTH; w <= 240; w++) {

@@ -25,7 +25,7 @@ import { dirAssets } from '../../src/front/assets.ts';
 import { createFront } from '../../src/front/server.ts';
 import { createHub } from '../../src/hub/index.ts';
 import { createRedactor, redactionConfig } from '../../src/redact/index.ts';
-import { dissectorTestCaptures } from '../../src/tap/dissectors/testdata.ts';
+import { dissectorTestCaptures } from './dissector-captures.ts';
 import { entriesFromCapture } from '../../src/tap/run.ts';
 import { createWorker, fileSource } from '../../src/worker/index.ts';
 

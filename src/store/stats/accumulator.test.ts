@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Entry } from '../../entry/model.ts';
@@ -9,10 +8,19 @@ import type { GroupStats, SerializedStats, StatsResult } from './accumulator.ts'
 import { OTHER_GROUP, StatsAccumulator, accumulateStats } from './accumulator.ts';
 import type { ProtocolStatsSpec } from './classify.ts';
 import { PROTOCOL_STATS } from './classify.ts';
-import { T0, dns, entriesOf, http, pod, tcpConn, udpFlow, ws } from './test-entries.ts';
+import {
+  T0,
+  dns,
+  entriesOf,
+  http,
+  pod,
+  tcpConn,
+  udpFlow,
+  ws,
+} from '../../../test/helpers/stats-entries.ts';
+import { corpus, needsSharedFor } from '../../../test/helpers/shared.ts';
 
 const root = new URL('../../..', import.meta.url).pathname;
-const corpus = join(root, '../shared/corpus');
 
 function near(actual: number | undefined, want: number, alpha = 0.01): void {
   assert.ok(actual !== undefined, 'no value');
@@ -389,58 +397,62 @@ test('a protocol row adds database errors without touching the accumulator', () 
 // ---------------------------------------------------------------- real captures
 
 const CAPTURES = [
-  join(corpus, 'mixed/pcapplusplus-example-mixed.pcap'),
-  join(corpus, 'mixed/mercury-capture2.pcap'),
+  corpus('mixed/pcapplusplus-example-mixed.pcap'),
+  corpus('mixed/mercury-capture2.pcap'),
   join(root, 'demo/shop.pcap'),
   join(root, 'src/tap/dissectors/http/testdata/unanswered.pcap'),
-].filter((f) => existsSync(f));
+];
 
-test('real captures: every L7 entry is one call; per-file accumulators merge to the whole', async () => {
-  const perFile: StatsAccumulator[] = [];
-  const all: Entry[] = [];
-  let l7 = 0;
-  let l4 = 0;
-  for (const [i, f] of CAPTURES.entries()) {
-    const es = await entriesOf(f, `node-${i}`);
-    all.push(...es);
-    for (const e of es) {
-      if (e.record.kind === 'tcp_conn' || e.record.kind === 'udp_flow') l4++;
-      else l7++;
+test(
+  'real captures: every L7 entry is one call; per-file accumulators merge to the whole',
+  needsSharedFor(CAPTURES),
+  async () => {
+    const perFile: StatsAccumulator[] = [];
+    const all: Entry[] = [];
+    let l7 = 0;
+    let l4 = 0;
+    for (const [i, f] of CAPTURES.entries()) {
+      const es = await entriesOf(f, `node-${i}`);
+      all.push(...es);
+      for (const e of es) {
+        if (e.record.kind === 'tcp_conn' || e.record.kind === 'udp_flow') l4++;
+        else l7++;
+      }
+      perFile.push(accumulateStats(es, { groupBy: 'endpoint' }));
     }
-    perFile.push(accumulateStats(es, { groupBy: 'endpoint' }));
-  }
-  assert.ok(l7 > 500, `${l7} calls`);
-  const whole = accumulateStats(all, { groupBy: 'endpoint' });
-  const hub = new StatsAccumulator({ groupBy: 'endpoint' });
-  for (const p of perFile) hub.merge(roundTrip(p));
-  assert.deepEqual(hub.result(), whole.result());
-  const r = whole.result();
-  assert.equal(r.total.calls, l7);
-  assert.equal(r.ignored, l4);
-  assert.equal(
-    r.groups.reduce((n, g) => n + g.calls, 0),
-    l7,
-  );
-  // Per protocol: the same calls; unanswered ones have no latency sample.
-  const byProto = byKey(accumulateStats(all, { groupBy: 'protocol' }).result());
-  for (const [proto, g] of byProto) {
-    const es = all.filter((e) => e.protocol === proto);
-    assert.equal(g.calls, es.length, proto);
-    const unanswered = es.filter((e) => e.error?.code === 'KS_NO_RESPONSE').length;
-    assert.equal(g.errors.no_response, unanswered, proto);
-    if (proto === 'http' || proto === 'dns') {
-      const paired = es.filter(
-        (e) =>
-          (e.record.kind === 'http' || e.record.kind === 'dns') &&
-          e.record.request !== undefined &&
-          e.record.response !== undefined &&
-          e.error?.code !== 'KS_NO_RESPONSE',
-      );
-      assert.equal(g.latency?.samples ?? 0, paired.length, proto);
+    assert.ok(l7 > 500, `${l7} calls`);
+    const whole = accumulateStats(all, { groupBy: 'endpoint' });
+    const hub = new StatsAccumulator({ groupBy: 'endpoint' });
+    for (const p of perFile) hub.merge(roundTrip(p));
+    assert.deepEqual(hub.result(), whole.result());
+    const r = whole.result();
+    assert.equal(r.total.calls, l7);
+    assert.equal(r.ignored, l4);
+    assert.equal(
+      r.groups.reduce((n, g) => n + g.calls, 0),
+      l7,
+    );
+    // Per protocol: the same calls; unanswered ones have no latency sample.
+    const byProto = byKey(accumulateStats(all, { groupBy: 'protocol' }).result());
+    for (const [proto, g] of byProto) {
+      const es = all.filter((e) => e.protocol === proto);
+      assert.equal(g.calls, es.length, proto);
+      const unanswered = es.filter((e) => e.error?.code === 'KS_NO_RESPONSE').length;
+      assert.equal(g.errors.no_response, unanswered, proto);
+      if (proto === 'http' || proto === 'dns') {
+        const paired = es.filter(
+          (e) =>
+            (e.record.kind === 'http' || e.record.kind === 'dns') &&
+            e.record.request !== undefined &&
+            e.record.response !== undefined &&
+            e.error?.code !== 'KS_NO_RESPONSE',
+        );
+        assert.equal(g.latency?.samples ?? 0, paired.length, proto);
+      }
     }
-  }
-  // Per node (one node per file here): calls per file.
-  const byNode = byKey(accumulateStats(all, { groupBy: 'node' }).result());
-  for (const [i, p] of perFile.entries())
-    assert.equal(byNode.get(`node-${i}`)?.calls ?? 0, p.calls);
-});
+    // Per node (one node per file here): calls per file.
+    const byNode = byKey(accumulateStats(all, { groupBy: 'node' }).result());
+    for (const [i, p] of perFile.entries())
+      assert.equal(byNode.get(`node-${i}`)?.calls ?? 0, p.calls);
+  },
+);

@@ -18,17 +18,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Entry } from '../../entry/model.ts';
 import { KsError } from '../../util/errors.ts';
 import type { L4Group, SerializedL4 } from './l4.ts';
 import { L4Aggregation, aggregateL4 } from './l4.ts';
-import { entriesOf, http, pod, tcpConn, udpFlow } from './test-entries.ts';
+import { entriesOf, http, pod, tcpConn, udpFlow } from '../../../test/helpers/stats-entries.ts';
+import { corpus, needsShared } from '../../../test/helpers/shared.ts';
 
 const here = new URL('.', import.meta.url).pathname;
-const corpus = join(here, '../../../../shared/corpus');
 
 const A = pod('10.2.0.1', 'front-1', 'shop', 'front');
 const B = pod('10.2.0.2', 'cart-1', 'shop', 'cart');
@@ -331,12 +331,12 @@ function checkConvAgainstDirs(conv: Conv[], dirs: Dir[]): void {
   assert.equal(seen, dirs.length, 'every direction is in a tshark conversation');
 }
 
-const MIXED = join(corpus, 'mixed/pcapplusplus-example-mixed.pcap');
-const MERCURY = join(corpus, 'mixed/mercury-capture2.pcap');
+const MIXED = corpus('mixed/pcapplusplus-example-mixed.pcap');
+const MERCURY = corpus('mixed/mercury-capture2.pcap');
 
 test(
   'pcapplusplus-example-mixed: records and aggregation equal tshark’s conversations exactly',
-  { skip: !existsSync(MIXED) && 'corpus not present' },
+  needsShared(),
   async () => {
     const dirs = readDirs(join(here, 'testdata/example-mixed.dirs.tsv'));
     const conv = readConv(join(here, 'testdata/example-mixed.conv.txt'));
@@ -435,7 +435,7 @@ test(
 
 test(
   'mercury-capture2 (IPv6, Teredo, retransmissions, resets): records within tshark’s bounds',
-  { skip: !existsSync(MERCURY) && 'corpus not present' },
+  needsShared(),
   async () => {
     const dirs = readDirs(join(here, 'testdata/mercury-capture2.dirs.tsv'));
     checkConvAgainstDirs(readConv(join(here, 'testdata/mercury-capture2.conv.txt')), dirs);

@@ -13,7 +13,7 @@ import {
   formatStatsTable,
   shorten,
 } from './table.ts';
-import { T0, dns, http, pod, tcpConn, udpFlow, ws } from './test-entries.ts';
+import { T0, dns, http, pod, tcpConn, udpFlow, ws } from '../../../test/helpers/stats-entries.ts';
 
 const S = 1_000_000;
 

@@ -3,11 +3,11 @@ import { execFile, spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { KsError } from '../../util/errors.ts';
-import { ether, ipv4, ipv6, tcp, udp } from '../decode/testutil.ts';
+import { ether, ipv4, ipv6, tcp, udp } from '../../../test/helpers/decode-headers.ts';
 import { buildBpf, IPV6_HOST_WEIGHT, MAX_BPF_HOST_WEIGHT } from './bpf.ts';
 import type { BpfOptions } from './bpf.ts';
 import { captureFromStream } from './open.ts';
-import { pcapFile } from './testutil.ts';
+import { pcapFile } from '../../../test/helpers/capture-files.ts';
 
 const run = promisify(execFile);
 

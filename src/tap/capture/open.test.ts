@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { KsError } from '../../util/errors.ts';
 import { captureFromStream, openCapture } from './open.ts';
-import { pcapFile } from './testutil.ts';
+import { pcapFile } from '../../../test/helpers/capture-files.ts';
+import { corpus, needsShared } from '../../../test/helpers/shared.ts';
 import type { PacketSource } from './types.ts';
 
 const testdata = fileURLToPath(new URL('testdata/', import.meta.url));
@@ -90,8 +91,8 @@ test('damage mid-stream: the good packets are delivered before the error', async
   );
 });
 
-const realCut = '/work/shared/corpus/postgresql/suricata-pgsql-5000-query-results.pcap';
-test('a real capture cut short in its last packet', { skip: !existsSync(realCut) }, async () => {
+const realCut = corpus('postgresql/suricata-pgsql-5000-query-results.pcap');
+test('a real capture cut short in its last packet', needsShared(), async () => {
   const r = await drain(openCapture(realCut));
   assert.equal(r.count, 785); // tshark reads 785 packets and warns
   assert.equal(r.error?.code, 'KS_ERR_CAPTURE_TRUNCATED');

@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { tsConverter } from './pcapng.ts';
 import { CaptureReader } from './reader.ts';
-import { PcapngWriter, pcapFile, readChunks, readInChunksOf, type PcapRecord } from './testutil.ts';
+import {
+  PcapngWriter,
+  pcapFile,
+  readChunks,
+  readInChunksOf,
+  type PcapRecord,
+} from '../../../test/helpers/capture-files.ts';
 import type { Packet } from './types.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`testdata/${name}`, import.meta.url));

@@ -3,29 +3,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openCapture } from './open.ts';
+import { corpus, needsSharedFor } from '../../../test/helpers/shared.ts';
 
 const run = promisify(execFile);
-const corpus = '/work/shared/corpus/';
 const testdata = fileURLToPath(new URL('testdata/', import.meta.url));
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 
 const files = [
-  `${corpus}http/zeek-pipelined-requests.pcap`,
-  `${corpus}dns/pcapplusplus-DnsPackets-udp.pcap`,
-  `${corpus}mixed/mercury-emix.pcap`,
-  `${corpus}mixed/pcapplusplus-example-mixed.pcap`,
-  `${corpus}redis/zeek-redis-auth.pcap`, // BSD NULL
-  `${corpus}grpc/packt-grpc-bidi-streaming.pcapng`, // pcapng, NULL
-  `${corpus}mysql/ndpi-mysql.pcapng`, // pcapng, ns
-  `${corpus}kafka/ndpi-kafka.pcapng`, // pcapng, two interfaces (µs and ns)
+  corpus('http/zeek-pipelined-requests.pcap'),
+  corpus('dns/pcapplusplus-DnsPackets-udp.pcap'),
+  corpus('mixed/mercury-emix.pcap'),
+  corpus('mixed/pcapplusplus-example-mixed.pcap'),
+  corpus('redis/zeek-redis-auth.pcap'), // BSD NULL
+  corpus('grpc/packt-grpc-bidi-streaming.pcapng'), // pcapng, NULL
+  corpus('mysql/ndpi-mysql.pcapng'), // pcapng, ns
+  corpus('kafka/ndpi-kafka.pcapng'), // pcapng, two interfaces (µs and ns)
   `${testdata}lo-ns.pcap`,
   `${testdata}any.pcap`,
   `${testdata}two-ifaces.pcapng`,
-].filter((f) => existsSync(f));
+];
 
 /** µs since the epoch from tshark's "seconds.nanoseconds", rounded down, without float error. */
 function micros(epoch: string): number {
@@ -36,7 +35,7 @@ function micros(epoch: string): number {
 for (const f of files) {
   test(
     `packet count and timestamps agree with tshark: ${f.replace(/.*\/(corpus|src)\//, '')}`,
-    { skip: !hasTshark },
+    needsSharedFor(f, { skip: !hasTshark }),
     async () => {
       const { stdout } = await run('tshark', ['-r', f, '-T', 'fields', '-e', 'frame.time_epoch'], {
         maxBuffer: 64 * 1024 * 1024,

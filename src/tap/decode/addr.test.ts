@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatIPv4, formatIPv6 } from './addr.ts';
-import { ip6 } from './testutil.ts';
+import { ip6 } from '../../../test/helpers/decode-headers.ts';
 
 test('IPv4 dotted quad', () => {
   assert.equal(formatIPv4(Buffer.from([0, 10, 0, 0, 1, 255]), 1), '10.0.0.1');

@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultLimits, LimitCounters } from '../../util/limits.ts';
 import { Decoder, LinkType } from './decoder.ts';
-import { ether, ext6, fixturePackets, ipv4, ipv6, pkt, tcp, udp } from './testutil.ts';
+import {
+  ether,
+  ext6,
+  fixturePackets,
+  ipv4,
+  ipv6,
+  pkt,
+  tcp,
+  udp,
+} from '../../../test/helpers/decode-headers.ts';
 import { TCP_ACK, TCP_SYN, type DecodedPacket } from './types.ts';
 
 const newDecoder = () => new Decoder(defaultLimits, new LimitCounters());

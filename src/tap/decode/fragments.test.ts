@@ -5,7 +5,15 @@ import type { Packet } from '../capture/types.ts';
 import { defaultLimits, LimitCounters, type Limits } from '../../util/limits.ts';
 import { Decoder } from './decoder.ts';
 import { FRAGMENT_TIMEOUT_US } from './fragments.ts';
-import { ext6, fixturePackets, frag6, ipv4, ipv6, pkt, udp } from './testutil.ts';
+import {
+  ext6,
+  fixturePackets,
+  frag6,
+  ipv4,
+  ipv6,
+  pkt,
+  udp,
+} from '../../../test/helpers/decode-headers.ts';
 import type { DecodedPacket } from './types.ts';
 
 const T0 = 1_700_000_000_000_000;

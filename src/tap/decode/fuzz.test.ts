@@ -6,7 +6,17 @@ import fc from 'fast-check';
 import { defaultLimits, LimitCounters } from '../../util/limits.ts';
 import type { Packet } from '../capture/types.ts';
 import { Decoder, LinkType } from './decoder.ts';
-import { ether, ext6, fixturePackets, frag6, ipv4, ipv6, pkt, tcp, udp } from './testutil.ts';
+import {
+  ether,
+  ext6,
+  fixturePackets,
+  frag6,
+  ipv4,
+  ipv6,
+  pkt,
+  tcp,
+  udp,
+} from '../../../test/helpers/decode-headers.ts';
 import type { DecodedPacket } from './types.ts';
 
 const linkTypes = [...Object.values(LinkType), 2, 147];

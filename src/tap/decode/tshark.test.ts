@@ -5,34 +5,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { defaultLimits, LimitCounters } from '../../util/limits.ts';
 import { openCapture } from '../capture/open.ts';
 import { Decoder } from './decoder.ts';
+import { corpus, needsSharedFor } from '../../../test/helpers/shared.ts';
 
 const run = promisify(execFile);
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
-const corpus = '/work/shared/corpus/';
 const testdata = fileURLToPath(new URL('testdata/', import.meta.url));
 
 const files = [
-  `${corpus}http/zeek-pipelined-requests.pcap`,
-  `${corpus}dns/pcapplusplus-DnsPackets-udp.pcap`,
-  `${corpus}mixed/pcapplusplus-many-protocols.pcap`, // 802.1Q, ICMP, IPv6, non-IP
-  `${corpus}mixed/mercury-emix.pcap`, // IPv6 hop-by-hop, ICMPv6
-  `${corpus}mixed/mercury-capture2.pcap`, // GRE, IGMP
-  `${corpus}tls/pcapplusplus-tls2-many-handshakes.pcap`, // IPv6 TCP
-  `${corpus}kafka/arkime-kafka.pcap`, // 802.1Q
-  `${corpus}redis/zeek-redis-auth.pcap`, // BSD NULL
-  `${corpus}grpc/packt-grpc-client-streaming.pcapng`, // BSD NULL in pcapng
-  `${corpus}kafka/ndpi-kafka.pcapng`,
+  corpus('http/zeek-pipelined-requests.pcap'),
+  corpus('dns/pcapplusplus-DnsPackets-udp.pcap'),
+  corpus('mixed/pcapplusplus-many-protocols.pcap'), // 802.1Q, ICMP, IPv6, non-IP
+  corpus('mixed/mercury-emix.pcap'), // IPv6 hop-by-hop, ICMPv6
+  corpus('mixed/mercury-capture2.pcap'), // GRE, IGMP
+  corpus('tls/pcapplusplus-tls2-many-handshakes.pcap'), // IPv6 TCP
+  corpus('kafka/arkime-kafka.pcap'), // 802.1Q
+  corpus('redis/zeek-redis-auth.pcap'), // BSD NULL
+  corpus('grpc/packt-grpc-client-streaming.pcapng'), // BSD NULL in pcapng
+  corpus('kafka/ndpi-kafka.pcapng'),
   `${testdata}frag.pcap`, // IPv4 and IPv6 fragments
   `${testdata}sll.pcap`,
   `${testdata}sll2.pcap`,
   `${testdata}rawip.pcap`,
-].filter((f) => existsSync(f));
+];
 
 const fields = [
   'ip.src',
@@ -56,7 +55,7 @@ const fields = [
 
 for (const f of files) {
   const name = f.replace(/.*\/(corpus|src)\//, '');
-  test(`decode agrees with tshark: ${name}`, { skip: !hasTshark }, async () => {
+  test(`decode agrees with tshark: ${name}`, needsSharedFor(f, { skip: !hasTshark }), async () => {
     const args = ['-r', f, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f'];
     const { stdout } = await run('tshark', [...args, ...fields.flatMap((e) => ['-e', e])], {
       maxBuffer: 64 * 1024 * 1024,

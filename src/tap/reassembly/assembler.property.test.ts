@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { DecodedPacket } from '../decode/types.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../decode/types.ts';
-import { Conv, setup } from './testkit.ts';
+import { Conv, setup } from '../../../test/helpers/reassembly-conversation.ts';
 
 const PA = TCP_PSH | TCP_ACK;
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DecodedPacket } from '../decode/types.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../decode/types.ts';
-import { Conv, setup, type Setup } from './testkit.ts';
+import { Conv, setup, type Setup } from '../../../test/helpers/reassembly-conversation.ts';
 
 const S = TCP_SYN;
 const A = TCP_ACK;

@@ -6,7 +6,7 @@
 #   two-ifaces.pcapng   mergecap of the two: two interfaces with different link types and
 #                       timestamp resolutions, packets interleaved in time order
 # Big-endian files, Simple Packet Blocks, unknown blocks and odd resolutions are written by the
-# tests themselves (testutil.ts), because no tool on Linux produces them.
+# tests themselves (test/helpers/capture-files.ts), because no tool on Linux produces them.
 set -euo pipefail
 cd "$(dirname "$0")"
 traffic=../../decode/testdata/traffic.mjs

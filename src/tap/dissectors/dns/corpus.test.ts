@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DnsRecord } from '../../../entry/model.ts';
 import { dnsDissector } from './index.ts';
-import { dissectPackets, dnsCounts, readPcap } from './test-harness.ts';
+import { dissectPackets, dnsCounts, readPcap } from '../../../../test/helpers/dns-replay.ts';
+import { corpus, needsShared } from '../../../../test/helpers/shared.ts';
 
-const corpus = new URL('../../../../../shared/corpus/', import.meta.url).pathname;
 const testdata = new URL('testdata/', import.meta.url).pathname;
 const isPort53 = (port: number): boolean => port === 53;
 
@@ -21,11 +21,11 @@ interface OracleFile {
   path: string;
   counts: { dns_queries: number; dns_responses: number };
 }
-const oracle: OracleFile[] = existsSync(join(corpus, 'oracle.json'))
-  ? (
-      JSON.parse(readFileSync(join(corpus, 'oracle.json'), 'utf8')) as { files: OracleFile[] }
-    ).files.filter((f) => f.path.endsWith('.pcap'))
-  : [];
+/** The corpus's pcap files with tshark's counts (read by the tests that need ../shared). */
+const oracle = (): OracleFile[] =>
+  (JSON.parse(readFileSync(corpus('oracle.json'), 'utf8')) as { files: OracleFile[] }).files.filter(
+    (f) => f.path.endsWith('.pcap'),
+  );
 
 let hasTshark = true;
 try {
@@ -97,11 +97,11 @@ function ourMessages(records: DnsRecord[]): { heads: string[]; names: string[] }
 
 test(
   "query and response counts equal tshark's on every corpus capture (no false positives)",
-  { skip: oracle.length === 0 && 'no corpus' },
+  needsShared(),
   () => {
     const mismatches: string[] = [];
-    for (const f of oracle) {
-      const r = dissectPackets(dnsDissector, readPcap(join(corpus, f.path)), isPort53);
+    for (const f of oracle()) {
+      const r = dissectPackets(dnsDissector, readPcap(corpus(f.path)), isPort53);
       const c = dnsCounts(r.entries);
       const want = f.counts;
       if (c.queries !== want.dns_queries || c.responses !== want.dns_responses) {
@@ -117,12 +117,12 @@ test(
 
 test(
   "every DNS message matches tshark's ID, flags and question names",
-  { skip: (!hasTshark && 'tshark not installed') || (oracle.length === 0 && 'no corpus') },
+  needsShared({ skip: !hasTshark && 'tshark not installed' }),
   () => {
-    const files = oracle.filter((f) => f.counts.dns_queries + f.counts.dns_responses > 0);
+    const files = oracle().filter((f) => f.counts.dns_queries + f.counts.dns_responses > 0);
     assert.ok(files.length >= 6);
     for (const f of files) {
-      const file = join(corpus, f.path);
+      const file = corpus(f.path);
       const r = dissectPackets(dnsDissector, readPcap(file), isPort53);
       const ours = ourMessages(r.entries.map((e) => e.record as DnsRecord));
       const theirs = tsharkMessages(file);
@@ -134,11 +134,11 @@ test(
 
 test(
   'a real UDP conversation: pairing, retransmissions and unanswered queries',
-  { skip: oracle.length === 0 && 'no corpus' },
+  needsShared(),
   () => {
     const r = dissectPackets(
       dnsDissector,
-      readPcap(join(corpus, 'dns/suricata-dns-bug-1158-udp.pcap')),
+      readPcap(corpus('dns/suricata-dns-bug-1158-udp.pcap')),
       isPort53,
     );
     const c = dnsCounts(r.entries);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Entry, HttpRecord } from '../../../entry/model.ts';
 import type { DetectContext } from '../types.ts';
-import { testContext } from '../common/testing.ts';
+import { testContext } from '../../../../test/helpers/dissector-session.ts';
 import { detectHttp, httpDissector } from './index.ts';
 
 const b = (s: string) => Buffer.from(s, 'latin1');

@@ -16,7 +16,7 @@ import {
   startTeeProxy,
   testContext,
   type Chunk,
-} from '../common/testing.ts';
+} from '../../../../test/helpers/dissector-session.ts';
 import { HttpSession } from './session.ts';
 
 const body = JSON.stringify({

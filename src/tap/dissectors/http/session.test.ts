@@ -5,7 +5,13 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import type { HttpRecord } from '../../../entry/model.ts';
 import type { Emitted } from '../types.ts';
-import { bytesOf, replay, startTeeProxy, testContext, type Chunk } from '../common/testing.ts';
+import {
+  bytesOf,
+  replay,
+  startTeeProxy,
+  testContext,
+  type Chunk,
+} from '../../../../test/helpers/dissector-session.ts';
 import { HttpSession } from './session.ts';
 
 const json = JSON.stringify({
@@ -67,8 +73,15 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 /** Runs `drive` against a real server through the tee proxy; returns each connection's bytes. */
-async function record(drive: (port: number) => Promise<void>): Promise<Chunk[][]> {
-  const server = http.createServer(handler);
+function record(drive: (port: number) => Promise<void>): Promise<Chunk[][]> {
+  return recordWith(http.createServer(handler), drive);
+}
+
+/** Runs `drive` against `server` (listening here) through the tee proxy. */
+async function recordWith(
+  server: net.Server,
+  drive: (port: number) => Promise<void>,
+): Promise<Chunk[][]> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const proxy = await startTeeProxy((server.address() as net.AddressInfo).port);
   try {
@@ -626,20 +639,11 @@ test('an odd request line nobody answers is a violation (and KS_NO_RESPONSE)', (
 });
 
 /** Runs `drive` against a raw node:net server through the tee proxy. */
-async function recordRaw(
+function recordRaw(
   serve: (sock: net.Socket) => void,
   drive: (port: number) => Promise<void>,
 ): Promise<Chunk[][]> {
-  const server = net.createServer(serve);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const proxy = await startTeeProxy((server.address() as net.AddressInfo).port);
-  try {
-    await drive(proxy.port);
-  } finally {
-    await proxy.close();
-    server.close();
-  }
-  return proxy.connections;
+  return recordWith(net.createServer(serve), drive);
 }
 
 /** An HTTP/0.9 server: one line in, the bare document out, then the close. */

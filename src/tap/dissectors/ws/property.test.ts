@@ -7,10 +7,16 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { WebSocket } from 'ws';
 import type { Direction } from '../../reassembly/types.ts';
-import { outcome, replay, resplit, testContext, type Chunk } from '../common/testing.ts';
+import {
+  outcome,
+  replay,
+  resplit,
+  testContext,
+  type Chunk,
+} from '../../../../test/helpers/dissector-session.ts';
 import { HttpSession } from '../http/session.ts';
 import { createWsSession } from './session.ts';
-import { recordWs, sendAll } from './testing.ts';
+import { recordWs, sendAll } from '../../../../test/helpers/ws-record.ts';
 
 const text = JSON.stringify({
   quote: 'the quick brown fox',

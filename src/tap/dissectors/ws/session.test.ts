@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HttpRecord, WsRecord } from '../../../entry/model.ts';
-import { replay, testContext, type Chunk } from '../common/testing.ts';
+import { replay, testContext, type Chunk } from '../../../../test/helpers/dissector-session.ts';
 import { HttpSession } from '../http/session.ts';
 import { wsDissector } from './index.ts';
-import { recordWs, sendAll } from './testing.ts';
+import { recordWs, sendAll } from '../../../../test/helpers/ws-record.ts';
 
 function dissect(chunks: Chunk[], limits = {}) {
   const t = testContext(limits);

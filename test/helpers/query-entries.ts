@@ -2,7 +2,7 @@
  * Hand-built entries with known values for the KFL table tests (imported by *.test.ts only):
  * one of each record kind, with Kubernetes identity filled in (captures carry none).
  */
-import type { Endpoint, Entry, EntryRecord } from '../entry/model.ts';
+import type { Endpoint, Entry, EntryRecord } from '../../src/entry/model.ts';
 
 /** 2026-03-14T22:00:00.123456Z in µs. */
 export const T0 = Date.UTC(2026, 2, 14, 22, 0, 0, 123) * 1000 + 456;

@@ -7,9 +7,9 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Direction } from '../../reassembly/types.ts';
-import { defaultLimits, LimitCounters, type Limits } from '../../../util/limits.ts';
-import type { Emitted, Session, SessionContext } from '../types.ts';
+import type { Direction } from '../../src/tap/reassembly/types.ts';
+import { defaultLimits, LimitCounters, type Limits } from '../../src/util/limits.ts';
+import type { Emitted, Session, SessionContext } from '../../src/tap/dissectors/types.ts';
 
 export interface Chunk {
   dir: Direction;

@@ -6,11 +6,11 @@
  * detection mimic the pipeline's rules (`match-reversed` swaps the endpoints).
  */
 import { readFileSync } from 'node:fs';
-import type { Entry, EntryError } from '../../../entry/model.ts';
-import { LimitCounters, defaultLimits } from '../../../util/limits.ts';
-import type { Limits } from '../../../util/limits.ts';
-import type { Direction } from '../../reassembly/types.ts';
-import type { Dissector, Emitted, Session } from '../types.ts';
+import type { Entry, EntryError } from '../../src/entry/model.ts';
+import { LimitCounters, defaultLimits } from '../../src/util/limits.ts';
+import type { Limits } from '../../src/util/limits.ts';
+import type { Direction } from '../../src/tap/reassembly/types.ts';
+import type { Dissector, Emitted, Session } from '../../src/tap/dissectors/types.ts';
 
 export interface Pkt {
   /** 1-based frame number, as tshark's frame.number. */

@@ -3,10 +3,10 @@
  * ones no Linux tool writes: big-endian files, Simple Packet Blocks, odd timestamp resolutions),
  * and a driver that runs a CaptureReader over chunks. Used by the capture and decode tests.
  */
-import type { KsError } from '../../util/errors.ts';
-import { PCAP_MAGIC } from './pcap.ts';
-import { CaptureReader } from './reader.ts';
-import type { Packet } from './types.ts';
+import type { KsError } from '../../src/util/errors.ts';
+import { PCAP_MAGIC } from '../../src/tap/capture/pcap.ts';
+import { CaptureReader } from '../../src/tap/capture/reader.ts';
+import type { Packet } from '../../src/tap/capture/types.ts';
 
 export interface PcapOptions {
   le?: boolean;

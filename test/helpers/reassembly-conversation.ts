@@ -2,10 +2,10 @@
  * Test helpers for the assembler: builds DecodedPacket sequences for one conversation with
  * sequence numbers relative to each side's ISN, and records what the handler receives.
  */
-import type { DecodedPacket } from '../decode/types.ts';
-import { TCP_ACK } from '../decode/types.ts';
-import { LimitCounters, defaultLimits, type Limits } from '../../util/limits.ts';
-import { TcpAssembler } from './assembler.ts';
+import type { DecodedPacket } from '../../src/tap/decode/types.ts';
+import { TCP_ACK } from '../../src/tap/decode/types.ts';
+import { LimitCounters, defaultLimits, type Limits } from '../../src/util/limits.ts';
+import { TcpAssembler } from '../../src/tap/reassembly/assembler.ts';
 import type {
   CloseReason,
   ConnectionFactory,
@@ -13,7 +13,7 @@ import type {
   Direction,
   TcpConnectionHandler,
   TcpStats,
-} from './types.ts';
+} from '../../src/tap/reassembly/types.ts';
 
 /** What one connection's handler received. Gaps appear in `out` as `<gap N>` markers. */
 export class RecordedConn implements TcpConnectionHandler {

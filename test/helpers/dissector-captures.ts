@@ -1,11 +1,12 @@
 /**
- * The dissectors' golden captures (`<proto>/testdata/<case>.pcap[ng]`, made by the generators in
- * scripts/capture) and the demo capture: the real traffic tests and benchmarks replay.
+ * The dissectors' golden captures (`src/tap/dissectors/<proto>/testdata/<case>.pcap[ng]`, made by
+ * the generators in scripts/capture) and the demo capture: the real traffic tests replay.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const here = new URL('.', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
+const dissectors = join(root, 'src/tap/dissectors');
 
 export interface TestCapture {
   /** Dissector folder, e.g. `http`. */
@@ -18,8 +19,8 @@ export interface TestCapture {
 /** Every testdata capture of every dissector, in a stable order. */
 export function dissectorTestCaptures(): TestCapture[] {
   const out: TestCapture[] = [];
-  for (const proto of readdirSync(here).sort()) {
-    const td = join(here, proto, 'testdata');
+  for (const proto of readdirSync(dissectors).sort()) {
+    const td = join(dissectors, proto, 'testdata');
     if (!existsSync(td)) continue;
     for (const f of readdirSync(td).sort()) {
       const m = /^(.*)\.pcap(ng)?$/.exec(f);
@@ -31,5 +32,5 @@ export function dissectorTestCaptures(): TestCapture[] {
 
 /** demo/shop.pcap followed by every dissector testdata capture. */
 export function replayCaptures(): string[] {
-  return [join(here, '../../../demo/shop.pcap'), ...dissectorTestCaptures().map((c) => c.file)];
+  return [join(root, 'demo/shop.pcap'), ...dissectorTestCaptures().map((c) => c.file)];
 }

@@ -1,12 +1,12 @@
 /** Shared by the roles tests (test/roles*.test.ts): captures, config, a collecting WS client. */
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { StreamMessage } from '../src/api/types.ts';
-import { dissectViews as dissect } from './helpers/dissect.ts';
-import { defaultConfig, setKey, type ConfigTree } from '../src/config/load.ts';
-import { dissectorTestCaptures } from '../src/tap/dissectors/testdata.ts';
+import type { StreamMessage } from '../../src/api/types.ts';
+import { dissectViews as dissect } from './dissect.ts';
+import { defaultConfig, setKey, type ConfigTree } from '../../src/config/load.ts';
+import { dissectorTestCaptures } from './dissector-captures.ts';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 export const SHOP = join(root, 'demo/shop.pcap');
 const caps = dissectorTestCaptures();
 /** DNS and WebSocket captures, with the demo. */

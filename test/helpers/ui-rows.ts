@@ -1,5 +1,5 @@
 /** Rows and helpers for the UI tests (not bundled: only *.test.tsx import this). */
-import type { EntrySummary } from '../api/types.ts';
+import type { EntrySummary } from '../../src/api/types.ts';
 
 /** 2026-03-14T22:00:00.000Z in µs. */
 export const T0 = Date.UTC(2026, 2, 14, 22, 0, 0) * 1000;

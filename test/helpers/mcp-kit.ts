@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { shared } from './shared.ts';
 
-export const root = new URL('..', import.meta.url).pathname;
-export const corpus = join(root, '../shared/corpus');
+export const root = new URL('../..', import.meta.url).pathname;
 
 export interface ContractRow {
   tools: string[];
@@ -20,9 +20,9 @@ export interface ContractRow {
   does: string;
 }
 
-/** The tool table and prompts of MCP.md. */
+/** The tool table and prompts of MCP.md (callers declare `needsShared()`). */
 export function readContract(): { rows: ContractRow[]; prompts: string[] } {
-  const text = readFileSync(join(root, '../shared/MCP.md'), 'utf8');
+  const text = readFileSync(shared('MCP.md'), 'utf8');
   const rows: ContractRow[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('| `')) continue;

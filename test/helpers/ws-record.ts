@@ -1,7 +1,7 @@
 /** Test helpers: real `ws` conversations recorded through the tee proxy (imported by tests only). */
 import type net from 'node:net';
 import { WebSocket, WebSocketServer, type ClientOptions, type ServerOptions } from 'ws';
-import { startTeeProxy, type Chunk } from '../common/testing.ts';
+import { startTeeProxy, type Chunk } from './dissector-session.ts';
 
 /**
  * A real `ws` echo server and client talking through the tee proxy: the client runs `script`,

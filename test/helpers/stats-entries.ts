@@ -2,7 +2,7 @@
  * Test helpers for the statistics tests: hand-built entries of each kind (only the fields the
  * statistics read are meaningful) and real entries from a capture through the real pipeline.
  */
-import { entriesFromCapture } from '../../tap/run.ts';
+import { entriesFromCapture } from '../../src/tap/run.ts';
 import type {
   DirectionStats,
   DnsMessage,
@@ -11,7 +11,7 @@ import type {
   EntryError,
   HttpRequest,
   HttpResponse,
-} from '../../entry/model.ts';
+} from '../../src/entry/model.ts';
 
 /** 2026-01-01T00:00:00Z in µs. */
 export const T0 = Date.UTC(2026, 0, 1) * 1000;

@@ -3,12 +3,13 @@
  * decoder does not verify them), and read fixture captures.
  */
 import { readFileSync } from 'node:fs';
-import { readChunks } from '../capture/testutil.ts';
-import type { Packet } from '../capture/types.ts';
+import { readChunks } from './capture-files.ts';
+import type { Packet } from '../../src/tap/capture/types.ts';
 
-/** The packets of a capture file in this folder's testdata/. */
+/** The packets of a capture file in src/tap/decode/testdata/. */
 export function fixturePackets(name: string): Packet[] {
-  const r = readChunks(readFileSync(new URL(`testdata/${name}`, import.meta.url)), [], name);
+  const file = new URL(`../../src/tap/decode/testdata/${name}`, import.meta.url);
+  const r = readChunks(readFileSync(file), [], name);
   if (r.error) throw r.error;
   return r.packets;
 }
