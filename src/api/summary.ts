@@ -4,13 +4,17 @@
  * reads the same everywhere. The text columns reuse the CLI table's (`summaryOf`, `statusOf`).
  */
 import { endpointNamespace } from '../entry/common-fields.ts';
+import { endpointName } from '../entry/endpoint-name.ts';
 import type { Endpoint, Entry } from '../entry/model.ts';
 import { statusOf, summaryOf } from '../output/printer.ts';
 import type { EndpointSummary, EntrySummary } from './types.ts';
 
+// MCP may not import entry/ (eslint.config.js ALLOWED): it names endpoints through api/.
+export { endpointIdentity, type EndpointNameKind } from '../entry/endpoint-name.ts';
+
 function endpointSummary(ep: Endpoint): EndpointSummary {
   const out: EndpointSummary = { ip: ep.ip, port: ep.port };
-  const name = ep.name ?? ep.pod?.name ?? ep.service?.name ?? ep.process?.name ?? ep.dns;
+  const name = endpointName(ep);
   if (name) out.name = name;
   const ns = endpointNamespace(ep);
   if (ns) out.namespace = ns;

@@ -3,6 +3,7 @@
  * Protocol fields live with their dissectors (src/tap/dissectors/<proto>/fields.ts).
  * Names, types and semantics follow ../shared/KFL.md exactly.
  */
+import { endpointName } from './endpoint-name.ts';
 import type { FieldDef } from './fields.ts';
 import type { Endpoint, Entry, TcpConnRecord, UdpFlowRecord } from './model.ts';
 
@@ -11,10 +12,6 @@ const tcpConn = (e: Entry): TcpConnRecord | undefined =>
 const udpFlow = (e: Entry): UdpFlowRecord | undefined =>
   e.record.kind === 'udp_flow' ? e.record : undefined;
 
-/** Pod, else service, else DNS name, else process (KFL `src.name`). */
-function endpointName(p: Endpoint): string | undefined {
-  return p.pod?.name ?? p.service?.name ?? p.dns ?? p.process?.name ?? p.name;
-}
 function podOrService(p: Endpoint): { name: string; namespace: string } | undefined {
   return p.pod ?? p.service;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ApiClient } from '../../api/client.ts';
+import { endpointIdentity, type EndpointNameKind } from '../../api/summary.ts';
 import { ENTRIES_MAX_LIMIT } from '../../api/types.ts';
 import { KsError } from '../../util/errors.ts';
 import { table, timeOfUs, usOfParam } from '../format.ts';
@@ -36,7 +37,7 @@ interface SeenEndpoint {
 
 interface Identity {
   ip: string;
-  type: 'pod' | 'service' | 'process' | 'dns' | 'unresolved';
+  type: EndpointNameKind | 'unresolved';
   name: string | null;
   namespace: string | null;
   labels: Record<string, string>;
@@ -59,19 +60,45 @@ function identityOf(ep: SeenEndpoint, ts: number): Identity {
     ep.service &&
     ep.pod.name === ep.service.name &&
     ep.pod.namespace === ep.service.namespace;
-  if (ep.pod && !fallback)
-    return { ...base, type: 'pod', name: ep.pod.name, namespace: ep.pod.namespace };
-  if (ep.service)
-    return { ...base, type: 'service', name: ep.service.name, namespace: ep.service.namespace };
-  if (ep.process) return { ...base, type: 'process', name: ep.process.name, namespace: null };
-  if (ep.dns) return { ...base, type: 'dns', name: ep.dns, namespace: null };
-  return {
-    ...base,
-    type: 'unresolved',
-    name: null,
-    namespace: null,
-    ...(ep.resolution ? { resolution: ep.resolution } : {}),
-  };
+  const pod = fallback ? undefined : ep.pod;
+  // Pod, else service, else DNS name, else process: the precedence of KFL's `src.name`.
+  const id = endpointIdentity({ pod, service: ep.service, dns: ep.dns, process: ep.process });
+  if (!id)
+    return {
+      ...base,
+      type: 'unresolved',
+      name: null,
+      namespace: null,
+      ...(ep.resolution ? { resolution: ep.resolution } : {}),
+    };
+  const ns =
+    id.kind === 'pod' ? pod?.namespace : id.kind === 'service' ? ep.service?.namespace : null;
+  return { ...base, type: id.kind, name: id.name, namespace: ns ?? null };
+}
+
+/**
+ * Who one side of an entry in the KFL view (`view=full`) was at `ts`; undefined without an
+ * address. The view carries labels, node and process beside the endpoint (local = src,
+ * remote = dst): `local_labels`, `local_node_name`, `local_process_name`…
+ */
+export function viewIdentity(
+  e: Record<string, unknown>,
+  side: 'src' | 'dst',
+  ts: number,
+): Identity | undefined {
+  const seen = e[side] as SeenEndpoint | undefined;
+  if (!seen?.ip) return undefined;
+  const near = side === 'src' ? 'local' : 'remote';
+  const processName = (e[`${near}_process_name`] as string | undefined) || undefined;
+  return identityOf(
+    {
+      ...seen,
+      labels: seen.labels ?? (e[`${near}_labels`] as Record<string, string> | undefined),
+      node: seen.node ?? ((e[`${near}_node_name`] as string | undefined) || undefined),
+      process: seen.process ?? (processName ? { name: processName } : undefined),
+    },
+    ts,
+  );
 }
 
 interface SeenIdentities {
@@ -107,19 +134,11 @@ async function seenIdentities(
     for (const e of page.entries) {
       const ts = viewTs(e);
       for (const side of ['src', 'dst'] as const) {
-        const seen = e[side] as SeenEndpoint | undefined;
-        if (!seen?.ip) continue;
-        // The KFL view carries labels and node beside the endpoint (local = src, remote = dst).
-        const near = side === 'src' ? 'local' : 'remote';
-        const ep: SeenEndpoint = {
-          ...seen,
-          labels: seen.labels ?? (e[`${near}_labels`] as Record<string, string> | undefined),
-          node: seen.node ?? ((e[`${near}_node_name`] as string | undefined) || undefined),
-        };
-        const prev = ips.get(ep.ip);
+        const id = viewIdentity(e, side, ts);
+        if (!id) continue;
+        const prev = ips.get(id.ip);
         // Newest first: the first sighting with an identity wins; an unresolved one is replaced.
-        if (!prev || (prev.type === 'unresolved' && identityOf(ep, ts).type !== 'unresolved'))
-          ips.set(ep.ip, identityOf(ep, ts));
+        if (!prev || (prev.type === 'unresolved' && id.type !== 'unresolved')) ips.set(id.ip, id);
       }
     }
     scanned += page.entries.length;
@@ -273,7 +292,7 @@ export const listIps = tool({
   name: 'list_ips',
   title: 'IP → workload',
   description:
-    'Who an IP is: pod, service, process or DNS name, with namespace, labels and node, for every IP seen in the captured traffic (or one `ip`).',
+    'Who an IP is: pod, service, DNS name or process (in that order), with namespace, labels and node, for every IP seen in the captured traffic (or one `ip`).',
   inputSchema: {
     snapshot_id: snapshotId,
     ip: z.string().optional().describe('one IP address'),
