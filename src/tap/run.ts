@@ -2,7 +2,7 @@
 import type { Entry } from '../entry/model.ts';
 import { defaultLimits } from '../util/limits.ts';
 import { openCapture } from './capture/open.ts';
-import type { PacketSource } from './capture/types.ts';
+import type { PacketSink, PacketSource } from './capture/types.ts';
 import { dissectors } from './dissectors/registry.ts';
 import { pipelineOptions } from './options.ts';
 import { Pipeline } from './pipeline.ts';
@@ -11,15 +11,22 @@ import { Pipeline } from './pipeline.ts';
  * Feeds every packet of `source` to `pipeline`. Errors from the source (a truncated or corrupt
  * capture) propagate after every packet before the damage was processed; the caller decides
  * whether to call `pipeline.end()` (it should: entries before the damage are still true).
- * `afterBatch` lets the consumer apply backpressure (e.g. wait for stdout to drain).
+ * `afterBatch` lets the consumer apply backpressure (e.g. wait for stdout to drain); `sink`
+ * gets every raw packet first, in capture order (none: nothing extra per packet).
  */
 export async function pump(
   source: PacketSource,
   pipeline: Pipeline,
   afterBatch?: () => Promise<void> | undefined,
+  sink?: PacketSink,
 ): Promise<void> {
   for await (const batch of source.packets()) {
-    for (const pkt of batch) pipeline.packet(pkt);
+    if (sink) {
+      for (const pkt of batch) {
+        sink.packet(pkt);
+        pipeline.packet(pkt);
+      }
+    } else for (const pkt of batch) pipeline.packet(pkt);
     const wait = afterBatch?.();
     if (wait) await wait;
   }

@@ -30,7 +30,7 @@ import { ViewBuilder } from '../entry/view.ts';
 import { DEFAULT_MAX_BYTES, EntryStore } from '../store/store.ts';
 import { openLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../tap/capture/live.ts';
 import { openCapture } from '../tap/capture/open.ts';
-import type { PacketSource } from '../tap/capture/types.ts';
+import type { PacketSink, PacketSource } from '../tap/capture/types.ts';
 import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
 import { enabledDissectors, pipelineOptions, type PipelineOptions } from '../tap/options.ts';
 import { Pipeline } from '../tap/pipeline.ts';
@@ -129,6 +129,8 @@ export interface WorkerOptions {
   hold?: Pick<HoldHooks, 'unresolved' | 'version'>;
   /** Runs on each entry before it is stored (Kubernetes / process identity). */
   enrich?: (e: Entry) => void;
+  /** Gets every raw packet of every source before dissection (the raw capture ring plugs in). */
+  packetSink?: PacketSink;
   /**
    * Live sources only: each new connection's or flow's endpoints when its first packet is seen,
    * before dissection (the local resolver looks up the sockets' processes while they exist).
@@ -422,10 +424,15 @@ class WorkerImpl implements Worker {
     this.active.add(p);
     if (s.live) this.live.add(p);
     try {
-      await pump(s.source, p, () => {
-        if (this.closing) throw new Stopped();
-        return this.store.waitForRoom();
-      });
+      await pump(
+        s.source,
+        p,
+        () => {
+          if (this.closing) throw new Stopped();
+          return this.store.waitForRoom();
+        },
+        this.opts.packetSink,
+      );
     } catch (err) {
       if (!(err instanceof Stopped)) {
         const msg = `${s.name}: ${err instanceof Error ? err.message : String(err)}`;

@@ -20,6 +20,15 @@ export interface CaptureInfo {
 }
 
 /**
+ * Where raw packets go besides dissection (the pump tees every packet to it, before the
+ * pipeline sees it): the raw capture ring of snapshots and PCAP export plugs in here. A sink
+ * must not keep `data` beyond the call without copying it (it is a view of a reused buffer).
+ */
+export interface PacketSink {
+  packet(pkt: Packet): void;
+}
+
+/**
  * A source of packets. File and live sources are interchangeable; everything downstream is the
  * same. `packets()` yields batches in capture order. A damaged input yields every packet before
  * the damage and then throws a KsError (KS_ERR_CAPTURE_TRUNCATED / _CORRUPT / _FORMAT / _EMPTY).
