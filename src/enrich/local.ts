@@ -15,10 +15,11 @@
  * a local address with no recently seen owner is looked for at once — the first of a batch of
  * packets right away, the others on the next turn of the event loop, or when a lookup asks for it
  * first — by a targeted look that reads only that namespace's socket table of that transport and
- * the fd links of new processes and of processes that hold sockets already (a lookup's look reads
- * the other processes' too if need be). A
- * lookup that misses on a local address does the same (a key at most once per
- * LOCAL_MISS_REFRESH_MIN_MS). Targeted looks share a budget of LOCAL_TARGETED_MAX_DUTY of one
+ * the fd links of new processes and of processes that hold sockets already. A lookup that misses
+ * on a local address does the same, reading every process's fd links if need be (a key at most
+ * once per LOCAL_MISS_REFRESH_MIN_MS). With the sock_diag addon (sockdiag.ts), a flow start in
+ * this network namespace asks the kernel for its socket by the exact tuple instead of reading a
+ * table. Targeted looks share a budget of LOCAL_TARGETED_MAX_DUTY of one
  * core (bursts of LOCAL_TARGETED_BURST_MS); keys waiting past it are bounded by
  * LOCAL_MAX_PENDING, the oldest dropped and counted.
  *
@@ -103,7 +104,10 @@ export interface LocalResolverStats {
   processes: number;
   namespaces: number;
   sockets: number;
-  /** Sockets whose owner is known in the last refresh; processes whose fds were read in the last refresh or targeted look. */
+  /**
+   * Sockets whose owner is known (last refresh); processes whose fds were read (last refresh or
+   * targeted look).
+   */
   ownedSockets: number;
   fdScans: number;
   /** Keys in the history table now. */
@@ -156,6 +160,7 @@ interface Want {
   transport: 'tcp' | 'udp';
 }
 
+/** The socket tables of one transport in a namespace's `net/` directory. */
 const TABLES = {
   tcp: [
     ['tcp', false],
@@ -166,6 +171,20 @@ const TABLES = {
     ['udp6', true],
   ],
 } as const;
+
+/** The rows of `transport`'s tables (IPv4 and IPv6) in `netDir` that a process holds (inode). */
+function tableRows(netDir: string, transport: 'tcp' | 'udp'): SocketRow[] {
+  const out: SocketRow[] = [];
+  for (const [file, v6] of TABLES[transport]) {
+    const text = readText(`${netDir}/${file}`);
+    if (text === undefined) continue;
+    for (const row of parseSocketTable(text, transport, v6)) if (row.inode !== 0) out.push(row);
+  }
+  return out;
+}
+
+/** The history and look key of a local endpoint. */
+const keyOf = (transport: string, ip: string, port: number): string => `${transport} ${ip} ${port}`;
 
 interface Namespace {
   key: string;
@@ -300,7 +319,7 @@ class ProcResolver implements LocalResolver {
       this.st.misses++;
       return undefined;
     }
-    const key = `${transport} ${n} ${port}`;
+    const key = keyOf(transport, n, port);
     // Its flow's start asked for a look that has not run yet: run it now, before answering.
     if (this.pending.has(key)) this.drain();
     let id = this.find(n, port, transport, tsUs);
@@ -327,7 +346,7 @@ class ProcResolver implements LocalResolver {
       this.st.prefetchKnown++;
       return;
     }
-    const key = `${transport} ${n} ${port}`;
+    const key = keyOf(transport, n, port);
     if (this.pending.has(key)) return;
     this.st.prefetched++;
     this.want(key, { ip: n, port, transport });
@@ -399,12 +418,7 @@ class ProcResolver implements LocalResolver {
     const known = this.owners.get(inode);
     if (known !== undefined) return known;
     const wanted = new Set([inode]);
-    const pids: number[] = [];
-    for (const name of readdirSync(this.root)) {
-      const c = name.charCodeAt(0);
-      if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
-    }
-    for (const pid of this.scanOrder(pids, true)) {
+    for (const pid of this.scanOrder(this.listPids(), true)) {
       this.scanFds(pid, wanted, wanted);
       if (wanted.size === 0) return this.owners.get(inode);
     }
@@ -423,14 +437,9 @@ class ProcResolver implements LocalResolver {
   /** An owner of the endpoint was seen within one refresh period (no look needed). */
   private seenLately(ip: string, port: number, transport: string): boolean {
     const since = this.now() * 1000 - this.slackUs();
-    const fresh = (k: string): boolean => {
+    for (const k of this.keysFor(ip, port, transport)) {
       const list = this.history.get(k);
-      return list !== undefined && list[list.length - 1]!.last >= since;
-    };
-    if (fresh(`${transport} ${ip} ${port}`)) return true;
-    for (const kind of ['*', 'lo']) {
-      for (const ns of this.namespacesOf(ip))
-        if (fresh(`${transport} ${kind}${ns} ${port}`)) return true;
+      if (list !== undefined && list[list.length - 1]!.last >= since) return true;
     }
     return false;
   }
@@ -466,7 +475,7 @@ class ProcResolver implements LocalResolver {
     this.st.totalTargetedMs += took;
     // Misses are spaced per key after a thorough look; a flow start's quick one does not count.
     for (const w of thorough ? wants : []) {
-      const key = `${w.transport} ${w.ip} ${w.port}`;
+      const key = keyOf(w.transport, w.ip, w.port);
       this.lookedAt.delete(key);
       this.lookedAt.set(key, nowMs);
     }
@@ -500,27 +509,18 @@ class ProcResolver implements LocalResolver {
     const rows: { ns: string; row: SocketRow }[] = [];
     const inodes = new Set<number>();
     for (const { ns, dir, tr, ports } of groups.values()) {
-      for (const [file, v6] of TABLES[tr]) {
-        const text = readText(`${dir}/${file}`);
-        if (text === undefined) continue;
-        for (const row of parseSocketTable(text, tr, v6)) {
-          if (row.inode === 0 || !ports.has(row.localPort)) continue;
-          rows.push({ ns, row });
-          inodes.add(row.inode);
-        }
+      for (const row of tableRows(dir, tr)) {
+        if (!ports.has(row.localPort)) continue;
+        rows.push({ ns, row });
+        inodes.add(row.inode);
       }
     }
     const wanted = new Set<number>();
     for (const inode of inodes) if (!this.owners.has(inode)) wanted.add(inode);
     this.st.fdScans = 0;
     if (wanted.size > 0) {
-      const pids: number[] = [];
-      for (const name of readdirSync(this.root)) {
-        const c = name.charCodeAt(0);
-        if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
-      }
       // A flow start reads only where a new socket is likely (see scanOrder): it must be quick.
-      for (const pid of this.scanOrder(pids, !thorough)) {
+      for (const pid of this.scanOrder(this.listPids(), !thorough)) {
         if (wanted.size === 0) break;
         this.scanFds(pid, wanted, inodes);
       }
@@ -545,16 +545,22 @@ class ProcResolver implements LocalResolver {
     return this.addrs.get(ip)?.ns ?? [];
   }
 
-  private find(ip: string, port: number, transport: string, tsUs: number): Identity | undefined {
-    const exact = this.pick(this.history.get(`${transport} ${ip} ${port}`), tsUs);
-    if (exact) return exact;
-    // Sockets bound to 0.0.0.0 / :: answer on every local address of their namespace; then a
-    // listener bound to loopback (reached through a local redirect) as the last resort.
+  /**
+   * The history keys an endpoint is found by, in order: its exact address; sockets bound to
+   * 0.0.0.0 / :: (they answer on every local address of their namespace); then a listener bound
+   * to loopback (reached through a local redirect) as the last resort.
+   */
+  private *keysFor(ip: string, port: number, transport: string): Generator<string> {
+    yield keyOf(transport, ip, port);
     for (const kind of ['*', 'lo']) {
-      for (const ns of this.namespacesOf(ip)) {
-        const w = this.pick(this.history.get(`${transport} ${kind}${ns} ${port}`), tsUs);
-        if (w) return w;
-      }
+      for (const ns of this.namespacesOf(ip)) yield `${transport} ${kind}${ns} ${port}`;
+    }
+  }
+
+  private find(ip: string, port: number, transport: string, tsUs: number): Identity | undefined {
+    for (const k of this.keysFor(ip, port, transport)) {
+      const id = this.pick(this.history.get(k), tsUs);
+      if (id) return id;
     }
     return undefined;
   }
@@ -599,11 +605,7 @@ class ProcResolver implements LocalResolver {
 
   private scan(nowMs: number): void {
     const nowUs = nowMs * 1000;
-    const pids: number[] = [];
-    for (const name of readdirSync(this.root)) {
-      const c = name.charCodeAt(0);
-      if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
-    }
+    const pids = this.listPids();
     const alive = new Set(pids);
 
     // Network namespaces: ours through /proc/net, every other one through one of its processes.
@@ -621,17 +623,8 @@ class ProcResolver implements LocalResolver {
 
     const rows: { ns: string; row: SocketRow }[] = [];
     for (const ns of namespaces) {
-      for (const [file, transport, v6] of [
-        ['tcp', 'tcp', false],
-        ['tcp6', 'tcp', true],
-        ['udp', 'udp', false],
-        ['udp6', 'udp', true],
-      ] as const) {
-        const text = readText(`${ns.netDir}/${file}`);
-        if (text === undefined) continue;
-        for (const row of parseSocketTable(text, transport, v6)) {
-          if (row.inode !== 0) rows.push({ ns: ns.key, row });
-        }
+      for (const tr of ['tcp', 'udp'] as const) {
+        for (const row of tableRows(ns.netDir, tr)) rows.push({ ns: ns.key, row });
       }
       const local = [
         ...parseFibTrieLocal(readText(`${ns.netDir}/fib_trie`) ?? ''),
@@ -696,6 +689,16 @@ class ProcResolver implements LocalResolver {
     this.st.remembered = this.history.size;
   }
 
+  /** The pids in /proc now. */
+  private listPids(): number[] {
+    const pids: number[] = [];
+    for (const name of readdirSync(this.root)) {
+      const c = name.charCodeAt(0);
+      if (c >= 0x30 && c <= 0x39) pids.push(Number(name));
+    }
+    return pids;
+  }
+
   /**
    * The order to read processes' fd links in when looking for new sockets: new processes first
    * (a new socket most likely belongs to one), then those that hold sockets already (a server, a
@@ -716,7 +719,7 @@ class ProcResolver implements LocalResolver {
     if (isUnspecified(row.localIp)) {
       this.observe(`${tr} *${ns} ${row.localPort}`, id, pid, nowUs);
     } else {
-      this.observe(`${tr} ${row.localIp} ${row.localPort}`, id, pid, nowUs);
+      this.observe(keyOf(tr, row.localIp, row.localPort), id, pid, nowUs);
       const listening = tr === 'tcp' ? row.state === 0x0a : row.remotePort === 0;
       if (listening && isLoopback(row.localIp))
         this.observe(`${tr} lo${ns} ${row.localPort}`, id, pid, nowUs);
