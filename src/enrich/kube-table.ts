@@ -522,7 +522,7 @@ export class KubeIdentityTable implements Resolver {
     this.setIps(rec, nodeIps(o), tsUs, from);
     const spec = o.spec as { podCIDR?: string; podCIDRs?: string[] } | undefined;
     const cidrs = spec?.podCIDRs ?? (spec?.podCIDR ? [spec.podCIDR] : []);
-    if (cidrs.join() !== (this.nodeCidrs.get(key) ?? []).join()) {
+    if (!sameList(cidrs, this.nodeCidrs.get(key) ?? [])) {
       if (cidrs.length > 0) this.nodeCidrs.set(key, cidrs);
       else this.nodeCidrs.delete(key);
       this.podRanges = undefined;
@@ -539,9 +539,9 @@ export class KubeIdentityTable implements Resolver {
       const bl = new BlockList();
       for (const list of this.nodeCidrs.values()) {
         for (const c of list) {
-          const [net, bits] = c.split('/');
-          const family = net?.includes(':') ? 'ipv6' : 'ipv4';
-          if (net && bits && isIP(net)) bl.addSubnet(net, Number(bits), family);
+          const [net = '', bits] = c.split('/');
+          const family = isIP(net);
+          if (family && bits) bl.addSubnet(net, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
         }
       }
       this.podRanges = bl;

@@ -75,14 +75,19 @@ export class HeldEntries {
     return (this.o.now ?? Date.now)();
   }
 
+  /** Removes the oldest waiting entry (the queue is compacted in `recheck`). */
+  private takeOldest(): Entry {
+    const w = this.q[this.head]!;
+    this.q[this.head++] = undefined as unknown as Waiting;
+    return w.e;
+  }
+
   /** Takes `e` (dropped by targeting) when its verdict may still change; false: drop it now. */
   offer(e: Entry): boolean {
     if (!this.hooks.unresolved(e)) return false;
     if (this.size >= (this.o.max ?? HOLD_UNRESOLVED_MAX)) {
-      const oldest = this.q[this.head]!;
-      this.q[this.head++] = undefined as unknown as Waiting;
       this.st.overflow++;
-      this.drop(oldest.e);
+      this.drop(this.takeOldest());
     }
     this.q.push({ e, until: this.now() + (this.o.maxMs ?? HOLD_UNRESOLVED_MS) });
     this.st.held++;
@@ -114,10 +119,8 @@ export class HeldEntries {
     }
     const now = this.now();
     while (this.head < this.q.length && this.q[this.head]!.until <= now) {
-      const w = this.q[this.head]!;
-      this.q[this.head++] = undefined as unknown as Waiting;
       this.st.expired++;
-      this.drop(w.e);
+      this.drop(this.takeOldest());
     }
     if (this.head > 1024 && this.head * 2 > this.q.length) {
       this.q = this.q.slice(this.head);
