@@ -13,13 +13,15 @@ import tseslint from 'typescript-eslint';
 const ALLOWED = {
   util: [],
   entry: ['util'],
-  config: ['util'],
+  // The default list of dissectors comes from their registry.
+  config: ['tap', 'util'],
   tap: ['entry', 'util'],
   enrich: ['entry', 'tap', 'util'],
   query: ['entry', 'tap', 'util'],
   store: ['entry', 'tap', 'util'],
   output: ['entry', 'tap', 'util'],
-  redact: ['config', 'entry', 'util'],
+  // Each record view redacts its own record with the kit redact/ lends it.
+  redact: ['config', 'entry', 'tap', 'util'],
   api: ['config', 'entry', 'output', 'query', 'store', 'tap', 'util'],
   worker: ['api', 'config', 'enrich', 'entry', 'query', 'redact', 'store', 'tap', 'util'],
   hub: ['api', 'config', 'mcp', 'query', 'store', 'util', 'worker'],

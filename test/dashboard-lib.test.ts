@@ -70,6 +70,7 @@ const http: EntrySummary = {
   method: 'GET',
   path: '/api/products',
   status: 404,
+  statusClass: 'client',
   statusText: '404',
   elapsed: 2883,
   requestSize: 100,
@@ -82,6 +83,7 @@ const dns: EntrySummary = {
   method: 'A',
   path: 'missing.demo.local',
   status: 3,
+  statusClass: 'client',
   statusText: 'NXDOMAIN',
 };
 
@@ -283,10 +285,12 @@ test('formats: clock, ISO with µs, durations, status classes, buckets', () => {
   assert.equal(fmtDuration(2883), '2.88 ms');
   assert.equal(fmtDuration(1_234_000), '1.23 s');
   assert.equal(fmtDuration(undefined), '');
+  // The class is the dissector's (summaries carry it); an entry error comes first.
   assert.equal(statusClass(http), 'client');
-  assert.equal(statusClass({ ...http, status: 503 }), 'server');
-  assert.equal(statusClass({ ...http, status: 200 }), 'ok');
-  assert.equal(statusClass(dns), 'server');
+  assert.equal(statusClass({ ...http, status: 503, statusClass: 'server' }), 'server');
+  assert.equal(statusClass({ ...http, status: 200, statusClass: 'ok' }), 'ok');
+  assert.equal(statusClass(dns), 'client');
+  assert.equal(statusClass({ ...http, status: undefined, statusClass: undefined }), 'none');
   assert.equal(statusClass({ ...http, error: { code: 'KS_NO_RESPONSE' } }), 'error');
   assert.equal(autoBucket(0.3), 1);
   assert.equal(autoBucket(3600), 60);

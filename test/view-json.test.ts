@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ViewBuilder } from '../src/entry/view.ts';
+import { buildView } from '../src/tap/records.ts';
 import type { Entry } from '../src/entry/model.ts';
-import { buildCatalogue } from '../src/tap/dissectors/registry.ts';
 import { entriesFromCapture } from '../src/tap/run.ts';
 import { replayCaptures } from './helpers/dissector-captures.ts';
 import { corpus, needsShared } from './helpers/shared.ts';
@@ -30,7 +29,7 @@ test(
   'ViewBuilder.json equals JSON.stringify(ViewBuilder.build) on real captures',
   needsShared(),
   async () => {
-    const view = new ViewBuilder(buildCatalogue());
+    const view = buildView();
     let n = 0;
     for (const file of captures()) {
       for (const e of await entriesOf(file)) {
@@ -43,7 +42,7 @@ test(
 );
 
 test('ViewBuilder.json equals build for entries with errors and odd values', () => {
-  const view = new ViewBuilder(buildCatalogue());
+  const view = buildView();
   const e: Entry = {
     id: 7,
     node_id: 'n',

@@ -7,6 +7,7 @@ import { endpointNamespace } from '../entry/common-fields.ts';
 import { endpointName } from '../entry/endpoint-name.ts';
 import type { Endpoint, Entry } from '../entry/model.ts';
 import { statusOf, summaryOf } from '../output/printer.ts';
+import { viewOf } from '../tap/records.ts';
 import type { EndpointSummary, EntrySummary } from './types.ts';
 
 // MCP may not import entry/ (eslint.config.js ALLOWED): it names endpoints through api/.
@@ -42,30 +43,16 @@ export function summarize(e: Entry): EntrySummary {
     requestSize: e.requestSize,
     responseSize: e.responseSize,
   };
-  switch (r.kind) {
-    case 'http':
-      if (r.request) {
-        s.method = r.request.method;
-        s.path = r.request.path;
-      }
-      if (r.response && r.response.statusCode > 0) s.status = r.response.statusCode;
-      break;
-    case 'dns': {
-      const q = (r.request ?? r.response)?.questions[0];
-      if (q) {
-        s.method = q.type;
-        s.path = q.name;
-      }
-      if (r.response) s.status = r.response.rcodeNumber;
-      break;
-    }
-    case 'ws':
-      if (r.upgradePath !== undefined) s.path = r.upgradePath;
-      break;
-    default:
-      break;
+  const v = viewOf(e);
+  const listed = v.listed(r);
+  if (listed.method !== undefined) s.method = listed.method;
+  if (listed.path !== undefined) s.path = listed.path;
+  const status = v.status(r);
+  if (status !== undefined) {
+    s.status = status;
+    s.statusClass = v.statusClass(status);
   }
-  if (r.kind !== 'ws') s.elapsed = e.elapsed_time;
+  if (v.timed) s.elapsed = e.elapsed_time;
   if (e.error) s.error = { code: e.error.code, message: e.error.message };
   if (isRedacted(e)) s.redacted = true;
   return s;

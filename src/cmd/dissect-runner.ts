@@ -8,13 +8,13 @@ import type { ConfigTree } from '../config/load.ts';
 import type { CompiledFilter } from '../query/index.ts';
 import { KflCompiler } from '../api/kfl.ts';
 import { tapSettings } from '../config/tap.ts';
-import { ViewBuilder } from '../entry/view.ts';
+import { buildView } from '../tap/records.ts';
 import { createPrinter, type OutputFormat } from '../output/printer.ts';
 import type { Entry } from '../entry/model.ts';
 import { StatsAccumulator, formatStatsTable, type StatsGroupBy } from '../store/stats/index.ts';
 import { formatSummary } from '../output/summary.ts';
 import { checkCaptureFile, openCapture } from '../tap/capture/open.ts';
-import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
+import { dissectors } from '../tap/dissectors/registry.ts';
 import { enabledDissectors, pipelineOptions } from '../tap/options.ts';
 import { Pipeline } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
@@ -111,7 +111,7 @@ export async function runDissect(o: DissectOptions): Promise<PipelineSummary> {
     o.config,
     dissectors.map((d) => d.id),
   );
-  const view = new ViewBuilder(buildCatalogue(enabledDissectors(settings)));
+  const view = buildView(enabledDissectors(settings));
   const printer = createPrinter({
     format: o.format,
     out: o.stdout,

@@ -32,7 +32,7 @@ export interface Endpoint {
 
 export type CaptureSource = 'af_packet' | 'ebpf' | 'ebpf_tls' | 'pcap_file';
 
-// ---------------------------------------------------------------- HTTP/1.x
+// ---------------------------------------------------------------- bodies
 
 export interface Body {
   /** Bytes on the wire for this body (after de-chunking, before decompression). */
@@ -46,113 +46,6 @@ export interface Body {
   base64?: string;
   /** True when only the first `maxBodyBytes` were kept (or a decompression bomb was cut). */
   truncated?: boolean;
-}
-
-export interface HttpRequest {
-  method: string;
-  /** Request-target as sent (path + query, or absolute-form). */
-  url: string;
-  path: string;
-  /** Parsed query string; repeated keys joined with ",". */
-  query: Record<string, string>;
-  httpVersion: string; // "HTTP/1.1"
-  /** Lower-case names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  /** Headers as sent, in order, original case. */
-  headersList: [string, string][];
-  cookies: Record<string, string>;
-  headersSize: number;
-  body: Body;
-  trailers?: Record<string, string>;
-  /** Capture time of the first byte of this request. */
-  ts: number;
-}
-
-export interface HttpResponse {
-  statusCode: number;
-  statusText: string;
-  httpVersion: string;
-  headers: Record<string, string>;
-  headersList: [string, string][];
-  cookies: Record<string, string>;
-  headersSize: number;
-  body: Body;
-  trailers?: Record<string, string>;
-  /** Interim 1xx responses seen before this final one. */
-  informational?: { statusCode: number; statusText: string; ts: number }[];
-  ts: number;
-}
-
-export interface HttpRecord {
-  kind: 'http';
-  request?: HttpRequest;
-  response?: HttpResponse;
-}
-
-// ---------------------------------------------------------------- WebSocket
-
-export type WsOpcode = 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong' | string;
-
-export interface WsRecord {
-  kind: 'ws';
-  /** Client→server message (`ws_request`) or server→client (`ws_response`). */
-  fromClient: boolean;
-  opcode: WsOpcode;
-  /** Frames that made this message (fragmentation). */
-  frames: number;
-  masked: boolean;
-  /** permessage-deflate (RSV1) was set and the payload was inflated. */
-  compressed: boolean;
-  /** Payload length on the wire (sum over frames, after unmasking, before inflation). */
-  payloadLength: number;
-  payload: Body;
-  /** Close frames: status code and reason. */
-  closeCode?: number;
-  closeReason?: string;
-  /** The path of the HTTP Upgrade request that opened this WebSocket. */
-  upgradePath?: string;
-}
-
-// ---------------------------------------------------------------- DNS
-
-export interface DnsQuestion {
-  name: string;
-  type: string;
-  class: string;
-}
-
-export interface DnsAnswer {
-  name: string;
-  type: string;
-  class: string;
-  ttl: number;
-  /** Presentation form of the record data (address, name, text…). */
-  data: string;
-}
-
-export interface DnsMessage {
-  id: number;
-  opcode: string;
-  flags: number;
-  /** RCODE name (`NOERROR`, `NXDOMAIN`…) and number. */
-  rcode: string;
-  rcodeNumber: number;
-  questions: DnsQuestion[];
-  answers: DnsAnswer[];
-  authorities: DnsAnswer[];
-  additionals: DnsAnswer[];
-  /** Bytes of the DNS message (without the TCP length prefix). */
-  length: number;
-  ts: number;
-}
-
-export interface DnsRecord {
-  kind: 'dns';
-  transport: 'udp' | 'tcp';
-  request?: DnsMessage;
-  response?: DnsMessage;
-  /** Copies of the query (same ID and question) sent again before the response; absent when 0. */
-  retransmissions?: number;
 }
 
 // ---------------------------------------------------------------- L4
@@ -202,7 +95,16 @@ export interface UdpFlowRecord {
   lastTs: number;
 }
 
-export type L7Record = HttpRecord | WsRecord | DnsRecord;
+/**
+ * The L7 record types, one per protocol, by kind. Each dissector adds its own from its folder
+ * (src/tap/dissectors/<id>/record.ts) by declaration merging, so the union below is closed (a
+ * switch on `kind` narrows) without this file naming any protocol:
+ * `declare module '../../../entry/model.ts' { interface L7Records { http: HttpRecord } }`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface L7Records {}
+
+export type L7Record = L7Records[keyof L7Records];
 export type L4Record = TcpConnRecord | UdpFlowRecord;
 export type EntryRecord = L7Record | L4Record;
 

@@ -28,39 +28,17 @@ interface CompiledField {
  * A request/response detail: the record's message as is, minus its `ts` (written last as an
  * RFC 3339 `time`), plus extra keys.
  */
-interface Detail {
+export interface Detail {
   msg: object;
   ts?: number;
   extra?: Obj;
 }
 
+/** The detail groups of an entry (its record view's, src/tap/records.ts `detailsOf`). */
+export type DetailsOf = (e: Entry) => { request?: Detail; response?: Detail };
+
 /** Keys of a message that the view does not show (the raw µs time is shown as `time`). */
 const HIDDEN_KEYS: ReadonlySet<string> = new Set(['ts', 'kind', 'fromClient']);
-
-function details(e: Entry): { request?: Detail; response?: Detail } {
-  const r = e.record;
-  switch (r.kind) {
-    case 'http':
-      return {
-        request: r.request && { msg: r.request, ts: r.request.ts },
-        response: r.response && { msg: r.response, ts: r.response.ts },
-      };
-    case 'dns':
-      return {
-        request: r.request && {
-          msg: r.request,
-          ts: r.request.ts,
-          // Repeats of an unanswered query are folded into the call and counted here.
-          extra: r.retransmissions ? { retransmissions: r.retransmissions } : undefined,
-        },
-        response: r.response && { msg: r.response, ts: r.response.ts },
-      };
-    case 'ws':
-      return r.fromClient ? { request: { msg: r } } : { response: { msg: r } };
-    default:
-      return {};
-  }
-}
 
 function detailObject(d: Detail): Obj {
   const out: Obj = {};
@@ -122,7 +100,10 @@ export class ViewBuilder {
   private readonly byKind = new Map<string, CompiledField[]>();
   private readonly trees = new Map<string, Node[]>();
 
-  constructor(catalogue: readonly FieldDef[]) {
+  constructor(
+    catalogue: readonly FieldDef[],
+    private readonly details: DetailsOf,
+  ) {
     this.fields = catalogue.map((def) => ({
       def,
       path: def.name.split('.'),
@@ -169,7 +150,7 @@ export class ViewBuilder {
 
   build(e: Entry): Obj {
     const out: Obj = {};
-    const d = details(e);
+    const d = this.details(e);
     if (d.request) out.request = detailObject(d.request);
     if (d.response) out.response = detailObject(d.response);
     for (const f of this.fieldsFor(e.record.kind)) {
@@ -200,7 +181,7 @@ export class ViewBuilder {
       c = this.compile(kind);
       this.compiled.set(kind, c);
     }
-    const d = details(e);
+    const d = this.details(e);
     let s = '';
     // The detail groups come first, as in build(); their KFL children merge into them.
     if (d.request) s = '"request":' + this.detailGroup(d.request, c.request, e);

@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Entry } from '../entry/model.ts';
 import type { ViewBuilder } from '../entry/view.ts';
 import { isoMicros } from '../entry/time.ts';
+import { viewOf } from '../tap/records.ts';
 import { DURATION_SHORT, formatDuration } from '../util/format.ts';
 
 export type OutputFormat = 'table' | 'json' | 'jsonl';
@@ -38,51 +39,35 @@ function endpoint(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-/** Method/summary column. */
+/** Method/summary column (the record view's). */
 export function summaryOf(e: Entry): string {
-  const r = e.record;
-  switch (r.kind) {
-    case 'http':
-      return r.request ? `${r.request.method} ${r.request.url}` : '(response only)';
-    case 'ws':
-      return `${r.fromClient ? '→' : '←'} ${r.opcode} ${r.payloadLength}B${r.closeCode ? ` ${r.closeCode}` : ''}`;
-    case 'dns': {
-      const q = (r.request ?? r.response)?.questions[0];
-      return q ? `${q.type} ${q.name}` : '(no question)';
-    }
-    case 'tcp_conn':
-    case 'udp_flow':
-      return `${r.client.packets}/${r.server.packets} pkts ${r.client.payloadBytes}/${r.server.payloadBytes} B${r.l7Detected.length ? ' ' + r.l7Detected.join(',') : ''}`;
-  }
+  return viewOf(e).summary(e.record, e);
 }
 
-/** Status column. */
+/** Status column (the record view's). */
 export function statusOf(e: Entry): string {
-  const r = e.record;
-  switch (r.kind) {
-    case 'http':
-      // An HTTP/0.9 response has no status line: no code (as in Wireshark), not a 0.
-      return r.response
-        ? r.response.statusCode > 0
-          ? String(r.response.statusCode)
-          : ''
-        : e.error
-          ? e.error.code.replace(/^KS_/, '')
-          : '';
-    case 'dns':
-      return r.response ? r.response.rcode : e.error ? e.error.code.replace(/^KS_/, '') : '';
-    case 'ws':
-      return '';
-    case 'tcp_conn':
-    case 'udp_flow':
-      return r.state;
-  }
+  return viewOf(e).statusText(e.record, e);
 }
 
+/** Elapsed column: empty for one-way messages. */
 function elapsedOf(e: Entry): string {
-  if (e.record.kind === 'ws') return '';
+  if (!viewOf(e).timed) return '';
   return formatDuration(e.elapsed_time, DURATION_SHORT);
 }
+
+/** A row is shown as a failure: a client or server error status, or an unanswered call. */
+function failed(e: Entry): boolean {
+  const v = viewOf(e);
+  const s = v.status(e.record);
+  if (s !== undefined) {
+    const c = v.statusClass(s);
+    return c === 'client' || c === 'server';
+  }
+  return e.error !== undefined && NO_ANSWER.has(e.error.code);
+}
+
+/** Error codes of a call that got no answer. */
+const NO_ANSWER: ReadonlySet<string> = new Set(['KS_NO_RESPONSE', 'KS_LIMIT_PENDING']);
 
 const COLUMNS = [
   'TIME',
@@ -124,12 +109,8 @@ class TablePrinter implements Printer {
       this.header = true;
       this.out.write(this.color('dim', this.line([...COLUMNS])) + '\n');
     }
-    const status = cells[6]!;
     const line = this.line(cells);
-    const bad =
-      /^[45]\d\d$/.test(status) ||
-      (status !== '' && /NO_RESPONSE|NXDOMAIN|SERVFAIL|REFUSED/.test(status));
-    this.out.write((bad ? this.color('err', line) : line) + '\n');
+    this.out.write((failed(e) ? this.color('err', line) : line) + '\n');
   }
   private line(cells: string[]): string {
     const summaryWidth = Math.max(16, this.width - FIXED);

@@ -7,6 +7,7 @@
 import type { CompiledFilter } from './compile.ts';
 import type { Entry } from '../entry/model.ts';
 import { lex, type Tok } from './lexer.ts';
+import { dissectors } from '../tap/dissectors/registry.ts';
 
 export interface IndexHints {
   /** `Entry.protocol` must be one of these. */
@@ -27,11 +28,13 @@ export interface Selection {
   filter?: (e: Entry) => boolean;
 }
 
-/** Protocol flags whose truth means exactly `Entry.protocol === value`. */
+/**
+ * Protocol flags whose truth means exactly `Entry.protocol === value`: each dissector's flag (its
+ * id: true exactly when `Entry.protocol` is that id, src/tap/records.test.ts checks it), and the
+ * L4 ones.
+ */
 const FLAG_PROTOCOL: Record<string, string> = {
-  http: 'http',
-  ws: 'ws',
-  dns: 'dns',
+  ...Object.fromEntries(dissectors.map((d) => [d.id, d.id])),
   conn: 'tcp',
   tcp_conn: 'tcp',
   flow: 'udp',

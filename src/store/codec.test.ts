@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { join } from 'node:path';
-import type { Entry, HttpRecord } from '../entry/model.ts';
+import type { Entry } from '../entry/model.ts';
+import type { HttpRecord } from '../tap/dissectors/http/record.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import { decodeFull, decodeLazy, encodeRow, MISFIT } from './codec.ts';
 import { Dict } from './dict.ts';

@@ -20,6 +20,7 @@ import type { Entry } from '../entry/model.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import type { Dict } from './dict.ts';
 import { ENTRY, type Field } from './schema.ts';
+import { viewOfRecord } from '../tap/records.ts';
 
 /** Thrown (preallocated, no stack cost) when an entry does not fit the schema. */
 export const MISFIT = new Error('entry does not fit the store schema');
@@ -282,8 +283,8 @@ function encValue(f: Field, acc: string, g: Gen): string {
       return `const x = ${acc}; ${objCheck('x')} ${fnFor(f.fields, g, [])}(x, w, d, H, T);`;
     case 'record': {
       let s = `const x = ${acc}; ${objCheck('x')}\nswitch (x.kind) {\n`;
-      f.kinds.forEach((k, i) => {
-        s += `case ${JSON.stringify(k.kind)}: w.u8(${i}); ${fnFor(k.fields, g, [])}(x, w, d, H, T); break;\n`;
+      f.kinds.forEach((k) => {
+        s += `case ${JSON.stringify(k.kind)}: w.u8(${k.code}); ${fnFor(k.fields, g, [])}(x, w, d, H, T); break;\n`;
       });
       return s + 'default: throw F;\n}';
     }
@@ -437,8 +438,8 @@ function decValue(
     }
     case 'record': {
       let s = `let ${v}k;\nswitch (r.u8()) {\n`;
-      f.kinds.forEach((k, i) => {
-        s += `case ${i}: ${v}k = ${fnFor(k.fields, g, [...path, f.key])}(${args}); break;\n`;
+      f.kinds.forEach((k) => {
+        s += `case ${k.code}: ${v}k = ${fnFor(k.fields, g, [...path, f.key])}(${args}); break;\n`;
       });
       s += `default: throw new RangeError('store: unknown record kind code');\n}\n`;
       return { stmts: s, expr: `${v}k` };
@@ -509,14 +510,12 @@ export function decodeLazy(r: ByteReader, d: Dict, id: number, ts: number, src: 
   return decodeLazyFn(r, d, id, ts, src);
 }
 
-/** The index's status column: HTTP status code or DNS RCODE of the response; 0xffff: none. */
+/** The index's status column: the record view's status (HTTP status, DNS RCODE); 0xffff: none. */
 export const NO_STATUS = 0xffff;
 
 export function statusOf(e: Entry): number {
   const r = e.record as Entry['record'] | undefined;
   if (typeof r !== 'object' || r === null) return NO_STATUS;
-  let s: unknown;
-  if (r.kind === 'http') s = r.response?.statusCode;
-  else if (r.kind === 'dns') s = r.response?.rcodeNumber;
+  const s: unknown = viewOfRecord(r).status(r);
   return typeof s === 'number' && Number.isInteger(s) && s >= 0 && s < NO_STATUS ? s : NO_STATUS;
 }

@@ -15,6 +15,9 @@ import {
   statusText,
 } from './format.ts';
 import { T0, row } from '../../test/helpers/ui-rows.ts';
+import type { EntrySummary } from '../api/types.ts';
+import { dnsView } from '../tap/dissectors/dns/view.ts';
+import { httpView } from '../tap/dissectors/http/view.ts';
 
 test('columnWidths fill the width exactly, from the minimum up', () => {
   for (let w = MIN_WIDTH; w <= 240; w++) {
@@ -86,14 +89,23 @@ test('routeText fits any width and keeps what matters', () => {
   );
 });
 
-test('statusClass colours HTTP by class and DNS by rcode; statusText falls back to the error', () => {
-  assert.equal(statusClass(row(1, { status: 204 })), 'ok');
-  assert.equal(statusClass(row(1, { status: 301 })), 'redirect');
-  assert.equal(statusClass(row(1, { status: 404 })), 'client');
-  assert.equal(statusClass(row(1, { status: 503 })), 'server');
-  assert.equal(statusClass(row(1, { protocol: 'dns', status: 0 })), 'ok');
-  assert.equal(statusClass(row(1, { protocol: 'dns', status: 3 })), 'client');
-  assert.equal(statusClass(row(1, { protocol: 'dns', status: 2 })), 'server');
+test("statusClass takes the dissector's class of the status; statusText falls back to the error", () => {
+  // The summaries carry the class their dissector gave (src/tap/records.test.ts checks those).
+  const http = (status: number) =>
+    row(1, { status, statusClass: httpView.statusClass(status) as EntrySummary['statusClass'] });
+  assert.equal(statusClass(http(204)), 'ok');
+  assert.equal(statusClass(http(301)), 'redirect');
+  assert.equal(statusClass(http(404)), 'client');
+  assert.equal(statusClass(http(503)), 'server');
+  const dns = (status: number) =>
+    row(1, {
+      protocol: 'dns',
+      status,
+      statusClass: dnsView.statusClass(status) as EntrySummary['statusClass'],
+    });
+  assert.equal(statusClass(dns(0)), 'ok');
+  assert.equal(statusClass(dns(3)), 'client');
+  assert.equal(statusClass(dns(2)), 'server');
   const noResponse = row(1, {
     status: undefined,
     statusText: '',

@@ -97,16 +97,10 @@ export function routeText(src: EndpointSummary, dst: EndpointSummary, w: number)
 
 export type StatusClass = 'ok' | 'redirect' | 'client' | 'server' | 'error' | 'none';
 
-/** How a status is coloured: by HTTP class, DNS rcode (NXDOMAIN is a client-side miss), error. */
+/** How a status is coloured: as its dissector classes it (`statusClass`); without one, an error. */
 export function statusClass(r: EntrySummary): StatusClass {
-  const s = r.status;
-  if (s === undefined) return r.error ? 'error' : 'none';
-  if (r.protocol === 'dns') return s === 0 ? 'ok' : s === 3 ? 'client' : 'server';
-  if (s >= 500) return 'server';
-  if (s >= 400) return 'client';
-  if (s >= 300) return 'redirect';
-  if (s >= 100) return 'ok';
-  return s === 0 ? 'ok' : 'none';
+  if (r.status === undefined) return r.error ? 'error' : 'none';
+  return r.statusClass ?? 'none';
 }
 
 /** Ink colour names per class. */

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Direction } from '../../src/tap/reassembly/types.ts';
 import { defaultLimits, LimitCounters, type Limits } from '../../src/util/limits.ts';
 import type { Emitted, Session, SessionContext } from '../../src/tap/dissectors/types.ts';
+import { dissectorById } from '../../src/tap/dissectors/registry.ts';
 
 export interface Chunk {
   dir: Direction;
@@ -93,6 +94,8 @@ export function testContext(limits: Partial<Limits> = {}): TestContext {
     counters,
     emit: (e) => entries.push(e),
     violation: (m) => violations.push(m),
+    // As the pipeline does: the registry's dissector (an HTTP upgrade to WebSocket).
+    handoff: (to, from) => dissectorById(to)?.createSession(ctx, from),
   };
   return { ctx, entries, violations, counters };
 }

@@ -176,6 +176,7 @@ function runFlow(
     limits,
     counters: out.counters,
     emit: (e) => out.entries.push(e),
+    handoff: () => undefined,
     violation: (m) => {
       out.violations.push(m);
       if (++violations >= limits.maxViolations && session) {

@@ -3,15 +3,9 @@
  * statistics read are meaningful) and real entries from a capture through the real pipeline.
  */
 import { entriesFromCapture } from '../../src/tap/run.ts';
-import type {
-  DirectionStats,
-  DnsMessage,
-  Endpoint,
-  Entry,
-  EntryError,
-  HttpRequest,
-  HttpResponse,
-} from '../../src/entry/model.ts';
+import type { DirectionStats, Endpoint, Entry, EntryError } from '../../src/entry/model.ts';
+import type { DnsMessage } from '../../src/tap/dissectors/dns/record.ts';
+import type { HttpRequest, HttpResponse } from '../../src/tap/dissectors/http/record.ts';
 
 /** 2026-01-01T00:00:00Z in µs. */
 export const T0 = Date.UTC(2026, 0, 1) * 1000;

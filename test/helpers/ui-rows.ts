@@ -17,6 +17,7 @@ export function row(i: number, over: Partial<EntrySummary> = {}): EntrySummary {
     method: 'GET',
     path: `/api/orders/${i}`,
     status: 200,
+    statusClass: 'ok',
     statusText: '200',
     elapsed: 1500 + i,
     requestSize: 100,

@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { T0, tcpConn } from '../../../test/helpers/query-entries.ts';
 import type { Endpoint } from '../../entry/model.ts';
-import { ViewBuilder } from '../../entry/view.ts';
-import { buildCatalogue } from '../../tap/dissectors/registry.ts';
+import { buildView } from '../../tap/records.ts';
 import { viewIdentity } from './identities.ts';
 
-const view = new ViewBuilder(buildCatalogue());
+const view = buildView();
 const pod = { name: 'cart-7f9c', namespace: 'shop' };
 const service = { name: 'cart', namespace: 'shop' };
 const dns = 'cart.shop.svc.cluster.local';

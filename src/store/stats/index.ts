@@ -40,7 +40,12 @@ export type {
   L4Totals,
   SerializedL4,
 } from './l4.ts';
-export { normalizePath, normalizeDnsName, isIdSegment, ID_PLACEHOLDER } from './normalize.ts';
+export {
+  normalizePath,
+  normalizeDnsName,
+  isIdSegment,
+  ID_PLACEHOLDER,
+} from '../../util/normalize.ts';
 export { DEFAULT_RELATIVE_ACCURACY, EXACT_SAMPLES, LatencySketch } from './sketch.ts';
 export type { SerializedSketch } from './sketch.ts';
 export { formatStatsTable, formatL4Table, DEFAULT_TABLE_WIDTH } from './table.ts';

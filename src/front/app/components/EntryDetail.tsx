@@ -5,12 +5,14 @@
  */
 import { useState, type MouseEvent, type ReactNode } from 'react';
 import { api } from '../lib/api.ts';
-import { renderBody } from '../lib/body.ts';
-import { clause, viewClause, type Catalogue } from '../lib/filters.ts';
-import { fmtBytes, fmtDuration, parseIsoUs, statusClass } from '../lib/format.ts';
+import { viewClause, type Catalogue } from '../lib/filters.ts';
+import { fmtDuration, parseIsoUs, statusClass } from '../lib/format.ts';
 import { useLoad } from '../lib/hooks.ts';
+import { messageViewOf } from '../protocols/index.ts';
+import { KvTable, REDACTED, Section, Val, num, obj, str, type Obj } from './detail-kit.tsx';
 
-type Obj = Record<string, unknown>;
+export { REDACTED } from './detail-kit.tsx';
+
 type Tab = 'request' | 'response' | 'timing' | 'l4' | 'raw';
 const TABS: { tab: Tab; label: string }[] = [
   { tab: 'request', label: 'Request' },
@@ -20,248 +22,12 @@ const TABS: { tab: Tab; label: string }[] = [
   { tab: 'raw', label: 'Raw JSON' },
 ];
 
-/** What redaction leaves in place of a value (see the redaction rules of the worker). */
-export const REDACTED = '[REDACTED]';
-
-const obj = (x: unknown): Obj | undefined =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Obj) : undefined;
-const str = (x: unknown): string | undefined => (typeof x === 'string' ? x : undefined);
-const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : undefined);
-
 interface Props {
   node: string;
   id: number;
   cat: Catalogue;
   onFilter: (clause: string) => void;
   onClose: () => void;
-}
-
-/** A value, as a badge when redacted, clickable when `clause` is given. */
-function Val({ v, clause: c }: { v: unknown; clause?: string }) {
-  if (v === REDACTED) return <span className="redacted-badge">REDACTED</span>;
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
-  if (c === undefined) return <span className="val">{text}</span>;
-  return (
-    <span className="val fv" data-clause={c} title={`filter: ${c}`}>
-      {text}
-    </span>
-  );
-}
-
-function KvTable({ rows, testid }: { rows: [ReactNode, ReactNode][]; testid?: string }) {
-  if (rows.length === 0) return <div className="dim">none</div>;
-  return (
-    <table className="kv" data-testid={testid}>
-      <tbody>
-        {rows.map(([k, v], i) => (
-          <tr key={i}>
-            <th>{k}</th>
-            <td>{v}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <section className="dsec">
-      <h4>{title}</h4>
-      {children}
-    </section>
-  );
-}
-
-function BodyView({ body, contentType }: { body: unknown; contentType?: string }) {
-  const b = obj(body);
-  if (b === undefined) return <div className="dim">no body</div>;
-  const size = num(b.size) ?? 0;
-  const kept = str(b.text) !== undefined || str(b.base64) !== undefined || b.decoded !== undefined;
-  const meta = [
-    `${fmtBytes(size)} on the wire`,
-    str(b.encoding) !== undefined
-      ? `${str(b.encoding)} → ${fmtBytes(num(b.decodedSize))}`
-      : undefined,
-  ].filter((x) => x !== undefined);
-  if (!kept)
-    return <div className="dim">{size === 0 ? 'empty' : `${meta.join(', ')}; not kept`}</div>;
-  if (b.text === REDACTED || b.base64 === REDACTED)
-    return <span className="redacted-badge">REDACTED</span>;
-  const r = renderBody(contentType, {
-    text: str(b.text),
-    base64: str(b.base64),
-    decoded: b.decoded,
-  });
-  return (
-    <div className="body">
-      <div className="body-meta">
-        <span className="badge">{r.label}</span> {meta.join(', ')}
-        {b.truncated === true && <span className="warn"> truncated</span>}
-      </div>
-      <pre className={`code body-${r.kind}`} data-testid="body">
-        {r.text}
-      </pre>
-    </div>
-  );
-}
-
-/** Header rows with click-to-filter on `request.headers["name"] == "value"`. */
-function headerRows(cat: Catalogue, field: string, m: Obj): [ReactNode, ReactNode][] {
-  const list = Array.isArray(m.headersList)
-    ? (m.headersList as unknown[]).filter(
-        (h): h is [string, string] => Array.isArray(h) && h.length === 2,
-      )
-    : Object.entries(obj(m.headers) ?? {}).map(([k, v]) => [k, String(v)] as [string, string]);
-  return list.map(([k, v]) => [
-    k,
-    <Val v={v} clause={v === REDACTED ? undefined : clause(cat, field, v, k.toLowerCase())} />,
-  ]);
-}
-
-function mapRows(cat: Catalogue, field: string, m: unknown): [ReactNode, ReactNode][] {
-  return Object.entries(obj(m) ?? {}).map(([k, v]) => [
-    k,
-    <Val v={v} clause={v === REDACTED ? undefined : clause(cat, field, String(v), k)} />,
-  ]);
-}
-
-function HttpMessage({ cat, side, m }: { cat: Catalogue; side: 'request' | 'response'; m: Obj }) {
-  const headers = obj(m.headers) ?? {};
-  const ct = str(headers['content-type']);
-  const start =
-    side === 'request'
-      ? `${str(m.method) ?? ''} ${str(m.url) ?? ''} ${str(m.httpVersion) ?? ''}`
-      : `${str(m.httpVersion) ?? ''} ${num(m.statusCode) ?? ''} ${str(m.statusText) ?? ''}`;
-  return (
-    <>
-      <div className="startline" data-testid={`${side}-startline`}>
-        <code>{start}</code>
-      </div>
-      <Section title={`Headers (${fmtBytes(num(m.headersSize))})`}>
-        <KvTable rows={headerRows(cat, `${side}.headers`, m)} testid={`${side}-headers`} />
-      </Section>
-      {side === 'request' && Object.keys(obj(m.query) ?? {}).length > 0 && (
-        <Section title="Query">
-          <KvTable rows={mapRows(cat, 'query_string', m.query)} />
-        </Section>
-      )}
-      {Object.keys(obj(m.cookies) ?? {}).length > 0 && (
-        <Section title="Cookies">
-          <KvTable rows={mapRows(cat, `${side}.cookies`, m.cookies)} />
-        </Section>
-      )}
-      {obj(m.trailers) !== undefined && Object.keys(obj(m.trailers)!).length > 0 && (
-        <Section title="Trailers">
-          <KvTable rows={Object.entries(obj(m.trailers)!).map(([k, v]) => [k, <Val v={v} />])} />
-        </Section>
-      )}
-      <Section title="Body">
-        <BodyView body={m.body} contentType={ct} />
-      </Section>
-    </>
-  );
-}
-
-/** Rows of records (DNS questions…); `fields` maps a column to the list field it filters. */
-function RecordTable({
-  cat,
-  rows,
-  name,
-  fields = {},
-}: {
-  cat: Catalogue;
-  rows: unknown;
-  name: string;
-  fields?: Record<string, string>;
-}) {
-  const list = Array.isArray(rows) ? rows.map(obj).filter((r): r is Obj => r !== undefined) : [];
-  if (list.length === 0) return null;
-  const cols = [...new Set(list.flatMap((r) => Object.keys(r)))];
-  return (
-    <Section title={`${name} (${list.length})`}>
-      <table className="grid">
-        <thead>
-          <tr>
-            {cols.map((c) => (
-              <th key={c}>{c}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((r, i) => (
-            <tr key={i}>
-              {cols.map((c) => {
-                const v = r[c];
-                const f = fields[c];
-                const cl = f !== undefined && typeof v === 'string' ? clause(cat, f, v) : undefined;
-                return (
-                  <td key={c}>
-                    <Val v={v ?? ''} clause={cl} />
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </Section>
-  );
-}
-
-function DnsMessage({ cat, m }: { cat: Catalogue; m: Obj }) {
-  return (
-    <>
-      <KvTable
-        rows={(['id', 'opcode', 'rcode', 'flags', 'length'] as const)
-          .filter((k) => m[k] !== undefined)
-          .map((k) => [k, <Val v={m[k]} />])}
-      />
-      <RecordTable
-        cat={cat}
-        rows={m.questions}
-        name="Questions"
-        fields={{ name: 'dns_questions', type: 'dns_question_types' }}
-      />
-      <RecordTable cat={cat} rows={m.answers} name="Answers" fields={{ data: 'dns_answers' }} />
-      <RecordTable cat={cat} rows={m.authorities} name="Authorities" />
-      <RecordTable cat={cat} rows={m.additionals} name="Additionals" />
-    </>
-  );
-}
-
-function WsMessage({ m }: { m: Obj }) {
-  const keys = [
-    'opcode',
-    'frames',
-    'masked',
-    'compressed',
-    'payloadLength',
-    'closeCode',
-    'closeReason',
-    'upgradePath',
-  ];
-  return (
-    <>
-      <KvTable rows={keys.filter((k) => m[k] !== undefined).map((k) => [k, <Val v={m[k]} />])} />
-      <Section title="Payload">
-        <BodyView body={m.payload} />
-      </Section>
-    </>
-  );
-}
-
-/** Any other protocol's message: its scalar fields as a table, nested parts as JSON. */
-function GenericMessage({ m }: { m: Obj }) {
-  const rows: [ReactNode, ReactNode][] = Object.entries(m).map(([k, v]) => [
-    k,
-    typeof v === 'object' && v !== null ? (
-      <pre className="code small">{JSON.stringify(v, null, 2)}</pre>
-    ) : (
-      <Val v={v} />
-    ),
-  ]);
-  return <KvTable rows={rows} />;
 }
 
 function Message({
@@ -283,11 +49,8 @@ function Message({
       </div>
     );
   }
-  const protocol = str(entry.protocol);
-  if (protocol === 'dns' || Array.isArray(m.questions)) return <DnsMessage cat={cat} m={m} />;
-  if (protocol === 'ws' || m.opcode !== undefined) return <WsMessage m={m} />;
-  if (m.headers !== undefined) return <HttpMessage cat={cat} side={side} m={m} />;
-  return <GenericMessage m={m} />;
+  const View = messageViewOf(str(entry.protocol), m);
+  return <View cat={cat} side={side} m={m} />;
 }
 
 function Timing({ entry }: { entry: Obj }) {

@@ -1,5 +1,6 @@
 /** Display formats shared by every view (pure, so the Node tests can pin them). */
 import { BYTES, DURATION_3_DIGITS, formatBytes, formatDuration } from '../../../util/format.ts';
+import type { EntrySummary } from '../../../api/types.ts';
 
 /** `15:52:00.113472` (UTC) from µs since the epoch; the list shows UTC like the API. */
 export function fmtClock(us: number): string {
@@ -63,22 +64,15 @@ export function fmtCount(n: number): string {
 
 export type StatusClass = 'ok' | 'redirect' | 'client' | 'server' | 'error' | 'none';
 
-/** The colour class of a row: HTTP by status range, DNS by RCODE, any entry error first. */
+/** The colour class of a row: any entry error first, else as its dissector classes the status. */
 export function statusClass(s: {
-  protocol: string;
   status?: number;
+  statusClass?: EntrySummary['statusClass'];
   error?: { code: string };
 }): StatusClass {
   if (s.error !== undefined) return 'error';
   if (s.status === undefined) return 'none';
-  if (s.protocol === 'dns') return s.status === 0 ? 'ok' : 'server';
-  if (s.protocol === 'http' || s.protocol === 'grpc' || s.protocol === 'gql') {
-    if (s.status >= 500) return 'server';
-    if (s.status >= 400) return 'client';
-    if (s.status >= 300) return 'redirect';
-    return 'ok';
-  }
-  return 'ok';
+  return s.statusClass ?? 'none';
 }
 
 /** Stats bucket widths offered (seconds). */

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DnsRecord } from '../../../entry/model.ts';
+import type { DnsRecord } from './record.ts';
 import { dnsDissector } from './index.ts';
 import { dissectPackets, dnsCounts, readPcap } from '../../../../test/helpers/dns-replay.ts';
 import { corpus, needsShared } from '../../../../test/helpers/shared.ts';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DnsMessage, Entry, EntryRecord } from '../../../entry/model.ts';
+import type { Entry, EntryRecord } from '../../../entry/model.ts';
+import type { DnsMessage } from './record.ts';
 import { dnsFields, dnsStatusCode } from './fields.ts';
 
 const msg = (over: Partial<DnsMessage>): DnsMessage => ({

@@ -3,7 +3,8 @@
  * the request side; `dns_total_size` is request + response.
  */
 import type { FieldDef } from '../../../entry/fields.ts';
-import type { DnsRecord, Entry } from '../../../entry/model.ts';
+import type { Entry } from '../../../entry/model.ts';
+import type { DnsRecord } from './record.ts';
 
 const dns = (e: Entry): DnsRecord | undefined => (e.record.kind === 'dns' ? e.record : undefined);
 
@@ -22,7 +23,7 @@ export const dnsFields: readonly FieldDef[] = [
     name: 'dns',
     type: 'bool',
     doc: 'a DNS call (query and/or response)',
-    get: (e) => e.record.kind === 'dns' || undefined,
+    get: (e) => e.protocol === 'dns' || undefined,
   },
   {
     name: 'dns_questions',

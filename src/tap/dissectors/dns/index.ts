@@ -14,6 +14,7 @@ import type { DetectContext, Detection, Dissector } from '../types.ts';
 import { assessDnsMessage, assessDnsTcp } from './parse.ts';
 import { dnsFields } from './fields.ts';
 import { DnsSession } from './session.ts';
+import { dnsView } from './view.ts';
 
 export { dnsStatusCode } from './fields.ts';
 
@@ -52,4 +53,6 @@ export const dnsDissector: Dissector = {
   fields: dnsFields,
   detect: detectDns,
   createSession: (ctx) => new DnsSession(ctx),
+  view: dnsView,
+  enabledByDefault: true,
 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
-import type { DnsRecord } from '../../../entry/model.ts';
+import type { DnsRecord } from './record.ts';
 import { LimitCounters, defaultLimits } from '../../../util/limits.ts';
 import type { Limits } from '../../../util/limits.ts';
 import type { Emitted, SessionContext } from '../types.ts';
@@ -43,6 +43,7 @@ function harness(transport: 'udp' | 'tcp', limits: Partial<Limits> = {}) {
     counters: new LimitCounters(),
     emit: (e) => entries.push(e),
     violation: (m) => violations.push(m),
+    handoff: () => undefined,
   };
   const session = dnsDissector.createSession(ctx);
   const rec = (i: number): DnsRecord => {

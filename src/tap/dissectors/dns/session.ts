@@ -18,8 +18,10 @@
  * and c-ares (Node) retry from a new source port — another UDP flow, so another entry (each
  * unanswered one carries KS_NO_RESPONSE); the counts stay comparable either way.
  */
-import type { DnsMessage, DnsRecord, EntryError } from '../../../entry/model.ts';
+import type { EntryError } from '../../../entry/model.ts';
+import type { DnsMessage, DnsRecord } from './record.ts';
 import type { Direction } from '../../reassembly/types.ts';
+import type { Limits } from '../../../util/limits.ts';
 import type { Session, SessionContext } from '../types.ts';
 import { ByteAccumulator } from '../common/accumulator.ts';
 import { TCP_PREFIX_BYTES, assessDnsTcp, dnsTcpPduLength, parseDnsMessage } from './parse.ts';
@@ -145,7 +147,7 @@ export class DnsSession implements Session {
     this.framers?.[dir].gap(bytes);
   }
 
-  onEnd(_ts: number): void {
+  onEnd(_ts: number, evictedBy?: keyof Limits): void {
     if (this.ended) return;
     // Messages cut short by the end; not when detached mid-chunk (the framer is mid-parse).
     for (const framer of this.busy ? [] : (this.framers ?? [])) {
@@ -153,11 +155,15 @@ export class DnsSession implements Session {
       if (cut) this.message(cut.bytes, cut.ts, 'message cut short by the end of the connection');
     }
     this.ended = true;
+    const cut: EntryError | undefined = evictedBy && {
+      code: 'KS_LIMIT_PENDING',
+      message: `no response before the ${this.ctx.transport === 'udp' ? 'flow' : 'connection'} was closed by the ${evictedBy} limit (${this.ctx.limits[evictedBy]})`,
+    };
     for (const p of this.pending.values()) {
       this.emit(
         p,
         undefined,
-        p.error ?? { code: 'KS_NO_RESPONSE', message: this.noResponseText(p) },
+        p.error ?? cut ?? { code: 'KS_NO_RESPONSE', message: this.noResponseText(p) },
       );
     }
     this.pending.clear();

@@ -1,6 +1,7 @@
 /** KFL fields of HTTP/1.x entries (names and types exactly as KFL2: ../../../../../shared/KFL.md). */
 import type { FieldDef } from '../../../entry/fields.ts';
-import type { Entry, HttpRecord } from '../../../entry/model.ts';
+import type { Entry } from '../../../entry/model.ts';
+import type { HttpRecord } from './record.ts';
 
 function http(e: Entry): HttpRecord | undefined {
   return e.record.kind === 'http' ? e.record : undefined;
@@ -11,7 +12,7 @@ export const httpFields: readonly FieldDef[] = [
     name: 'http',
     type: 'bool',
     doc: 'The entry is an HTTP/1.x request/response pair.',
-    get: (e) => (e.record.kind === 'http' ? true : undefined),
+    get: (e) => (e.protocol === 'http' ? true : undefined),
   },
   {
     name: 'method',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Entry, HttpRecord } from '../../../entry/model.ts';
+import type { Entry } from '../../../entry/model.ts';
+import type { HttpRecord } from './record.ts';
 import type { DetectContext } from '../types.ts';
 import { testContext } from '../../../../test/helpers/dissector-session.ts';
 import { detectHttp, httpDissector } from './index.ts';
@@ -97,7 +98,7 @@ test('the dissector object and its KFL fields', () => {
     2,
   );
   const emitted = t.entries[0]!;
-  const entry = { record: emitted.record } as Entry;
+  const entry = { protocol: 'http', record: emitted.record } as Entry;
   const get = (name: string) => httpDissector.fields.find((f) => f.name === name)!.get(entry);
   assert.equal(get('http'), true);
   assert.equal(get('method'), 'POST');
@@ -114,7 +115,7 @@ test('the dissector object and its KFL fields', () => {
   const rec = emitted.record as HttpRecord;
   assert.equal(get('request_headers_size'), rec.request!.headersSize);
   assert.equal(get('response_headers_size'), rec.response!.headersSize);
-  const dns = { record: { kind: 'dns' } } as Entry;
+  const dns = { protocol: 'dns', record: { kind: 'dns' } } as Entry;
   for (const f of httpDissector.fields) assert.equal(f.get(dns), undefined, f.name);
 });
 

@@ -9,6 +9,7 @@ import {
   type LineVerdict,
 } from './parse.ts';
 import { HttpSession } from './session.ts';
+import { httpView } from './view.ts';
 
 export { HttpSession } from './session.ts';
 
@@ -104,4 +105,6 @@ export const httpDissector: Dissector = {
   fields: httpFields,
   detect: detectHttp,
   createSession: (ctx) => new HttpSession(ctx),
+  view: httpView,
+  enabledByDefault: true,
 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import zlib from 'node:zlib';
-import type { HttpRecord } from '../../../entry/model.ts';
+import type { HttpRecord } from './record.ts';
 import type { Emitted } from '../types.ts';
 import {
   bytesOf,

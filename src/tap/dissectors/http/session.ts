@@ -15,17 +15,11 @@
  * HTTP/0.9: it ends at its line end once the server answers, and an answer without a status line
  * is its bare body up to the close (statusCode 0, version `HTTP/0.9`).
  */
-import type {
-  Body,
-  EntryError,
-  HttpRecord,
-  HttpRequest,
-  HttpResponse,
-} from '../../../entry/model.ts';
+import type { Body, EntryError } from '../../../entry/model.ts';
+import type { HttpRecord, HttpRequest, HttpResponse } from './record.ts';
 import type { Direction } from '../../reassembly/types.ts';
 import type { Emitted, Session, SessionContext } from '../types.ts';
 import { decompressBounded, foldErrors, keptBody, type Coding } from '../common/body.ts';
-import { createWsSession, parseDeflateNegotiation } from '../ws/session.ts';
 import {
   HttpParser,
   lowerHeaderName,
@@ -217,13 +211,16 @@ export class HttpSession implements Session {
     const upgrade =
       headerValue(resHead.headers, 'upgrade') ??
       (ex.reqHead && headerValue(ex.reqHead.headers, 'upgrade'));
+    const reqHeaders = ex.reqHead?.headers;
     if (resHead.statusCode === 101 && upgrade?.toLowerCase().includes('websocket') === true) {
-      const target = ex.reqHead?.target ?? '';
-      const q = target.indexOf('?');
-      this.tunnel = createWsSession(this.ctx, {
-        deflate: parseDeflateNegotiation(headerValue(resHead.headers, 'sec-websocket-extensions')),
-        upgradePath: q < 0 ? target : target.slice(0, q),
-      });
+      // Handed to the WebSocket dissector; when it is not enabled, the rest is opaque.
+      this.tunnel =
+        this.ctx.handoff('ws', {
+          from: 'http',
+          target: ex.reqHead?.target ?? '',
+          requestHeader: (name) => reqHeaders && headerValue(reqHeaders, name.toLowerCase()),
+          responseHeader: (name) => headerValue(resHead.headers, name.toLowerCase()),
+        }) ?? null;
     } else {
       this.tunnel = null; // h2c, CONNECT tunnels, other upgrades: the rest is not parsed
     }

@@ -1,6 +1,7 @@
 /** KFL fields of WebSocket message entries (names and types exactly as KFL2). */
 import type { FieldDef } from '../../../entry/fields.ts';
-import type { Entry, WsRecord } from '../../../entry/model.ts';
+import type { Entry } from '../../../entry/model.ts';
+import type { WsRecord } from './record.ts';
 
 /** `ws_request_payload_data` carries at most this many characters of the message text. */
 export const WS_PAYLOAD_DATA_MAX_CHARS = 4096;
@@ -14,7 +15,7 @@ export const wsFields: readonly FieldDef[] = [
     name: 'ws',
     type: 'bool',
     doc: 'The entry is a WebSocket message (one per message, control frames included).',
-    get: (e) => (e.record.kind === 'ws' ? true : undefined),
+    get: (e) => (e.protocol === 'ws' ? true : undefined),
   },
   {
     name: 'ws_opcode',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HttpRecord, WsRecord } from '../../../entry/model.ts';
+import type { HttpRecord } from '../http/record.ts';
+import type { WsRecord } from './record.ts';
 import { replay, testContext, type Chunk } from '../../../../test/helpers/dissector-session.ts';
 import { HttpSession } from '../http/session.ts';
 import { wsDissector } from './index.ts';
@@ -215,7 +216,9 @@ test('ws dissector: never detected by content; KFL fields', () => {
   s.onEnd(4);
   const [, fromServer, fromClient] = t.entries;
   const get = (name: string, e: typeof fromServer) =>
-    wsDissector.fields.find((f) => f.name === name)!.get({ record: e!.record } as never);
+    wsDissector.fields
+      .find((f) => f.name === name)!
+      .get({ protocol: e!.protocol ?? e!.record.kind, record: e!.record } as never);
   assert.deepEqual(
     [
       'ws',

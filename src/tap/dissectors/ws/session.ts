@@ -2,7 +2,8 @@
  * A WebSocket conversation after the HTTP Upgrade: one frame parser per direction, one entry per
  * message (control frames included), permessage-deflate inflated with a per-direction context.
  */
-import type { Body, EntryError, WsRecord } from '../../../entry/model.ts';
+import type { Body, EntryError } from '../../../entry/model.ts';
+import type { WsRecord } from './record.ts';
 import type { Direction } from '../../reassembly/types.ts';
 import type { Emitted, Session, SessionContext } from '../types.ts';
 import { decompressBounded, foldErrors, keptBody } from '../common/body.ts';

@@ -2,12 +2,12 @@
  * Micro-benchmark of the HTTP session alone (no capture, no reassembly): request/response pairs
  * per second. A program, not a test:
  *
- *   node --import tsx src/tap/dissectors/http/bench.ts [pairs]
+ *   node --import tsx scripts/bench/http-session.ts [pairs]
  */
-import { defaultLimits, LimitCounters } from '../../../util/limits.ts';
-import type { Direction } from '../../reassembly/types.ts';
-import type { SessionContext } from '../types.ts';
-import { HttpSession } from './session.ts';
+import { defaultLimits, LimitCounters } from '../../src/util/limits.ts';
+import type { Direction } from '../../src/tap/reassembly/types.ts';
+import type { SessionContext } from '../../src/tap/dissectors/types.ts';
+import { HttpSession } from '../../src/tap/dissectors/http/session.ts';
 
 const defaultPairs = Number(process.argv[2] ?? 200_000);
 
@@ -66,6 +66,7 @@ function run(name: string, req: Buffer[], res: Buffer[], pairs = defaultPairs): 
     violation: (m) => {
       throw new Error(m);
     },
+    handoff: () => undefined,
   };
   const feed = (s: HttpSession, dir: Direction, parts: Buffer[], ts: number) => {
     for (const p of parts) s.onData(dir, p, ts);

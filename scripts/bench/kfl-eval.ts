@@ -3,17 +3,17 @@
  * captures through the real pipeline), next to a hand-written JavaScript predicate as the peer.
  * A program, not a test:
  *
- *   node --import tsx src/query/bench.ts [capture.pcap ...]
+ *   node --import tsx scripts/bench/kfl-eval.ts [capture.pcap ...]
  *
  * Default captures: demo/shop.pcap, the dissectors' testdata and ../shared/corpus http, dns and
  * websocket files (whatever exists).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Entry } from '../entry/model.ts';
-import { buildCatalogue } from '../tap/dissectors/registry.ts';
-import { compileKfl } from './compile.ts';
-import { entriesFromCapture } from '../tap/run.ts';
+import type { Entry } from '../../src/entry/model.ts';
+import { buildCatalogue } from '../../src/tap/dissectors/registry.ts';
+import { compileKfl } from '../../src/query/compile.ts';
+import { entriesFromCapture } from '../../src/tap/run.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const corpus = join(root, '../shared/corpus');
