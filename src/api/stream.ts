@@ -4,9 +4,20 @@
  * the socket only while its own buffer (`ws.bufferedAmount`) is under STREAM_MAX_SOCKET_BYTES;
  * past that, entries are dropped for this client (never buffered without bound), counted, and a
  * `dropped` message tells the client how many once its connection drains.
+ *
+ * `acceptStream` is the one handshake of `/api/stream` for every role: parameters checked with
+ * the route table's schema and the filter compiled (a bad one: an `error` message and close code
+ * STREAM_CLOSE_BAD_FILTER), `hello`, then the client's messages (filter, pause, resume) applied to
+ * the role's session.
  */
 import type { WebSocket } from 'ws';
-import type { StreamClientMessage, StreamMessage } from './types.ts';
+import type { CompiledFilter } from '../query/index.ts';
+import { version } from '../util/version.ts';
+import { errorOf } from './errors.ts';
+import { kflInfo, type KflCompiler } from './kfl.ts';
+import { parseParams, streamQuery } from './params.ts';
+import type { Role } from './routes.ts';
+import type { EntryView, Params, StreamClientMessage, StreamMessage } from './types.ts';
 
 /** Entry messages waiting for the socket, per client. */
 export const STREAM_MAX_QUEUED_MESSAGES = 1024;
@@ -162,4 +173,72 @@ export function parseClientMessage(data: unknown): StreamClientMessage | undefin
     return { type: 'filter', q: (m as { q: string }).q };
   }
   return undefined;
+}
+
+/** What one stream client gets from its role: entries into the peer, following the client. */
+export interface StreamSession {
+  /** The client changed its filter (compiled and valid; `hello` follows). */
+  setFilter(q: string, filter: CompiledFilter): void;
+  /** The client paused (true) or resumed (false); the peer already stops queueing entries. */
+  setPaused(paused: boolean): void;
+  /** The client went away. */
+  close(): void;
+}
+
+/** A role's side of `/api/stream`. */
+export interface StreamProvider {
+  readonly role: Role;
+  readonly compiler: KflCompiler;
+  /** Counts entries dropped for slow clients (the role's `streamDropped`). */
+  onDrop(n: number): void;
+  /** A client passed the handshake: start feeding `peer` (its `hello` is sent already). */
+  open(peer: StreamPeer, q: { q: string; view: EntryView; filter: CompiledFilter }): StreamSession;
+}
+
+/** The `/api/stream` handshake and client protocol, for a WebSocket that just connected. */
+export function acceptStream(ws: WebSocket, params: Params, provider: StreamProvider): void {
+  let q: { q: string; view: EntryView };
+  let filter: CompiledFilter;
+  try {
+    q = parseParams(streamQuery, params);
+    filter = provider.compiler.compile(q.q);
+  } catch (err) {
+    const { body } = errorOf(err);
+    ws.send(JSON.stringify({ type: 'error', error: body.error } satisfies StreamMessage));
+    ws.close(STREAM_CLOSE_BAD_FILTER, body.error.code);
+    return;
+  }
+  const peer = new StreamPeer(ws, (n) => provider.onDrop(n));
+  const hello = (f: CompiledFilter): void =>
+    peer.control({ type: 'hello', kfl: kflInfo(f), role: provider.role, version: version() });
+  hello(filter);
+  const session = provider.open(peer, { ...q, filter });
+  ws.on('message', (data) => {
+    const m = parseClientMessage(data);
+    if (m === undefined) {
+      peer.control({
+        type: 'error',
+        error: {
+          code: 'KS_ERR_USAGE',
+          message: 'unknown stream message (expected filter, pause or resume)',
+        },
+      });
+      return;
+    }
+    if (m.type === 'pause' || m.type === 'resume') {
+      peer.paused = m.type === 'pause';
+      session.setPaused(peer.paused);
+      return;
+    }
+    let f: CompiledFilter;
+    try {
+      f = provider.compiler.compile(m.q);
+    } catch (err) {
+      peer.control({ type: 'error', error: errorOf(err).body.error });
+      return;
+    }
+    session.setFilter(m.q, f);
+    hello(f);
+  });
+  ws.on('close', () => session.close());
 }

@@ -11,14 +11,14 @@
  *   entries themselves are the KFL JSON view (docs/output.md), whose `timestamp` is ISO-8601 `Z`.
  * - `q` is always a KFL filter (KFL2, or KFL1 translated; the translation is echoed in `kfl`).
  * - An entry is identified by (`node`, `id`): ids are unique per worker only.
+ *
+ * This file imports nothing: it is the contract the browser compiles against. The store's
+ * statistics types are checked against the wire types below in src/api/contract.ts.
  */
-import type { SerializedL4, L4GroupBy, L4Group } from '../store/stats/l4.ts';
-import type { SerializedStats, StatsResult } from '../store/stats/accumulator.ts';
-import type { StatsGroupBy } from '../store/stats/groups.ts';
 
 export const API_VERSION = 1;
 
-/** Route paths (relative to the server root). */
+/** Route paths (relative to the server root); src/api/routes.ts is the table built on them. */
 export const ROUTES = {
   health: '/api/health',
   /** Hub only: the workers it knows and their state. */
@@ -35,6 +35,8 @@ export const ROUTES = {
   boundaries: '/api/boundaries',
   /** WebSocket: live entries matching `q`. */
   stream: '/api/stream',
+  /** Hub only: MCP over Streamable HTTP (POST). */
+  mcp: '/api/mcp',
 } as const;
 
 /** `GET /api/entries`: page size when `limit` is not given, and the largest accepted. */
@@ -177,6 +179,11 @@ export interface EntrySummary {
   path?: string;
   /** HTTP status code or DNS rcode (number); absent without a response. */
   status?: number;
+  /**
+   * How `status` is coloured, decided by the protocol's dissector: `ok`, `redirect`, `client`
+   * (HTTP 4xx, DNS NXDOMAIN), `server` (HTTP 5xx, other DNS errors), `none`; absent with `status`.
+   */
+  statusClass?: 'ok' | 'redirect' | 'client' | 'server' | 'none';
   /** Status as shown: `200`, `NXDOMAIN`, `established`… */
   statusText: string;
   /** µs; absent where it has no meaning (a WebSocket message). */
@@ -252,7 +259,214 @@ export interface L4Response {
   top?: L4Group[];
   unavailable?: string[];
 }
-export type { L4Group, L4GroupBy, StatsGroupBy };
+
+// ---------------------------------------------------------------- statistics on the wire
+
+/**
+ * `groupBy` of `GET /api/stats`: per endpoint, service, namespace, node or protocol, or calls per
+ * `protocol src -> dst` pair (the service map's edges) with the ends grouped by service, pod,
+ * namespace or node.
+ */
+export type StatsGroupBy =
+  | 'endpoint'
+  | 'service'
+  | 'namespace'
+  | 'node'
+  | 'protocol'
+  | 'service-edge'
+  | 'pod-edge'
+  | 'namespace-edge'
+  | 'node-edge';
+
+/** `by` of `GET /api/l4`. */
+export type L4GroupBy = 'pod' | 'namespace' | 'node' | 'service' | 'ip';
+
+/**
+ * Error classes of calls. `http_4xx` and `capture` are reported on their own; the others make a
+ * call count as failed (`errorRate`).
+ */
+export type ErrorClass =
+  'http_4xx' | 'http_5xx' | 'grpc' | 'dns' | 'db' | 'no_response' | 'capture';
+
+/** The parts a statistics group key was made of, so tools can show them as columns. */
+export interface GroupLabels {
+  protocol?: string;
+  method?: string;
+  path?: string;
+  /** Service (or pod, or ip:port) name. */
+  name?: string;
+  namespace?: string;
+  /** `service`, `pod` or `address`: what `name` is (service grouping). */
+  kind?: 'service' | 'pod' | 'address';
+  node?: string;
+  /** Edge groupings: the two ends' keys (`namespace` is the destination's). */
+  src?: string;
+  dst?: string;
+  srcNamespace?: string;
+}
+
+/** A latency sketch (DDSketch, or the exact values while few), mergeable bin by bin. */
+export interface SerializedSketch {
+  /** Values recorded, zeros included. */
+  n: number;
+  sum: number;
+  min: number;
+  max: number;
+  values?: number[];
+  zero?: number;
+  key?: number;
+  bins?: number[];
+}
+
+export interface SerializedCounters {
+  calls: number;
+  /** Calls with at least one failure class. */
+  failed: number;
+  /** Calls per error class (classes with 0 omitted). */
+  errors: Partial<Record<ErrorClass, number>>;
+  requestBytes: number;
+  responseBytes: number;
+  /** First / last call start (µs); 0 when no calls. */
+  first: number;
+  last: number;
+  /** Absent when the group has no latency sample. */
+  latency?: SerializedSketch;
+}
+
+export interface SerializedBucket extends SerializedCounters {
+  /** Bucket start, µs since the epoch (a multiple of bucketSec, so nodes' buckets line up). */
+  start: number;
+}
+
+/** One group: with series its totals are the sum of its buckets; without, `counters`. */
+export interface SerializedGroup {
+  key: string;
+  labels: GroupLabels;
+  counters?: SerializedCounters;
+  buckets: SerializedBucket[];
+}
+
+/** `raw=1` statistics: what workers answer the hub, merged exactly. */
+export interface SerializedStats {
+  format: 'kubeshark-stats';
+  version: 1;
+  groupBy: StatsGroupBy;
+  bucketSec: number;
+  relativeAccuracy: number;
+  maxGroups: number;
+  /** Entries seen that are not calls (L4 records). */
+  ignored: number;
+  /** Sorted by key. */
+  groups: SerializedGroup[];
+}
+
+export interface LatencyStats {
+  /** Calls with a latency sample. */
+  samples: number;
+  /** µs; within ±relativeAccuracy of the exact quantile. */
+  p50: number;
+  p95: number;
+  p99: number;
+  /** µs, exact. */
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface CallStats {
+  calls: number;
+  /** Calls per second over the window (the bucket, for series). */
+  ratePerSec: number;
+  /** Calls with a failure class; `errorRate` = failed / calls. */
+  failed: number;
+  errorRate: number;
+  /** Calls per error class, every class present. */
+  errors: Record<ErrorClass, number>;
+  /** errors / calls per class (`http_5xx`: status ≥ 500, `http_4xx`: 400–499). */
+  errorRates: Record<ErrorClass, number>;
+  latency: LatencyStats | null;
+  bytes: { request: number; response: number; total: number };
+  /** First / last call start, µs since the epoch; null without calls. */
+  first: number | null;
+  last: number | null;
+}
+
+export interface BucketStats extends CallStats {
+  /** µs since the epoch. */
+  start: number;
+}
+
+export interface GroupStats extends CallStats {
+  key: string;
+  labels: GroupLabels;
+  /** Sorted by start; empty when series are disabled. */
+  series: BucketStats[];
+}
+
+/** Computed statistics (`GET /api/stats` without `raw`). */
+export interface StatsResult {
+  groupBy: StatsGroupBy;
+  bucketSec: number;
+  relativeAccuracy: number;
+  /** The window rates are computed over (µs); start/end null when nothing was counted. */
+  window: { start: number | null; end: number | null; seconds: number };
+  /** Entries seen that are not calls (L4 records). */
+  ignored: number;
+  /** Every call, all groups merged; its series are the overall series. */
+  total: GroupStats;
+  /** Sorted by calls (descending), then key. */
+  groups: GroupStats[];
+}
+
+export interface DirectionTotals {
+  packets: number;
+  /** IP bytes, headers included. */
+  bytes: number;
+  payloadBytes: number;
+}
+
+/** One L4 group (a pod, namespace, node, service or IP; or a client → server pair). */
+export interface L4Group {
+  key: string;
+  /** TCP connections and UDP flows (records) touching the group. */
+  connections: number;
+  flows: number;
+  /** From the group's side. */
+  sent: DirectionTotals;
+  received: DirectionTotals;
+  retransmissions: number;
+  /** Connections that ended with a RST. */
+  resets: number;
+  /** TCP handshake round trips (µs) of the connections that had one. */
+  rtt: { samples: number; min: number; max: number; mean: number } | null;
+  /** Records per detected L7 protocol (`http`, `dns`…). */
+  l7: Record<string, number>;
+}
+
+export interface L4Totals {
+  connections: number;
+  flows: number;
+  /** Client → server (initiator → responder), over every record once. */
+  clientToServer: DirectionTotals;
+  serverToClient: DirectionTotals;
+  retransmissions: number;
+  resets: number;
+  /** Entries seen that were not L4 records. */
+  ignored: number;
+}
+
+/** The mergeable L4 aggregation. */
+export interface SerializedL4 {
+  format: 'kubeshark-l4';
+  version: 1;
+  by: L4GroupBy;
+  pairs: boolean;
+  totals: L4Totals;
+  /** rtt carries its sum instead of its mean, so it merges exactly. */
+  groups: (Omit<L4Group, 'rtt'> & {
+    rtt: { samples: number; min: number; max: number; sum: number };
+  })[];
+}
 
 // ---------------------------------------------------------------- boundaries, health
 
@@ -291,6 +505,11 @@ export interface CaptureCounters {
   limitsHit: Record<string, number>;
   /** Entries refused by the store (write backlog). */
   storeDropped: number;
+  /**
+   * Entries lost when the store was reopened: a damaged tail cut off, corrupt records skipped
+   * (at least that many; also logged when it happens).
+   */
+  storeLost?: number;
   /** Live-stream messages dropped for slow consumers. */
   streamDropped: number;
   /** Entries dropped by pod targeting (`worker --kube`: no targeted pod, or another node's). */
@@ -303,6 +522,32 @@ export interface CaptureCounters {
   targetHeld?: number;
   targetHeldKept?: number;
   targetHeldExpired?: number;
+  /** Worker: its ingest stages, in the order an entry goes through them (absent on the hub). */
+  ingest?: IngestStageCounters[];
+}
+
+/**
+ * One stage of a worker's ingest (pod targeting, enrichment, redaction, store, publish…). Every
+ * entry that came in was passed on, dropped, failed (the stage threw; the entry then went on or
+ * was dropped as `onError` says) or is held by the stage now:
+ * `in = passed + dropped + errors + (held ?? 0)`.
+ */
+export interface IngestStageCounters {
+  name: string;
+  in: number;
+  passed: number;
+  dropped: number;
+  errors: number;
+  /** What happens to an entry when the stage throws: it goes on (`keep`) or not (`drop`). */
+  onError: 'keep' | 'drop';
+  /** Entries the stage holds now, to be decided later (pod targeting's wait for an identity). */
+  held?: number;
+  /** Time spent in the stage (µs), estimated from a random sample of the entries. */
+  timeUs: number;
+  /** The stage's named limits (e.g. `holdMs`, `holdMax`). */
+  limits?: Record<string, number>;
+  /** Figures of its own (e.g. the store's `matchedPairs`, the hold's outcomes). */
+  stats?: Record<string, number>;
 }
 
 /** `GET /api/health` */

@@ -76,6 +76,7 @@ export function mcpCommand(): Command {
     const downloads = {
       dir: opts.downloadDir ?? defaultDownloadDir(),
       maxBytes: opts.maxDownload ?? MCP_MAX_DOWNLOAD_BYTES,
+      strict: opts.downloadDir === undefined,
     };
     let ctx: ToolContext;
     let close = async (): Promise<void> => undefined;

@@ -1,7 +1,10 @@
 /**
- * The front role: serves the dashboard's built files and the API under `/api`. The API is either
- * proxied to a hub URL (HTTP streamed both ways, any method, and WebSocket upgrades piped through
- * at the byte level) or, when the hub runs in this process, answered by its NodeApi directly.
+ * The front role: serves the dashboard's built files and the API under `/api`, on the same
+ * Fastify server as every role (src/api/server.ts: one gate for every request). The API is either
+ * proxied to a hub URL (@fastify/reply-from: HTTP streamed both ways, any method; WebSocket
+ * upgrades tunnelled at the byte level, so the hub's own answer to an upgrade — 101, 404 — reaches
+ * the client as it was) or, when the hub runs in this process, served from its route table
+ * directly.
  *
  * Files: exact paths with their content type; hashed build outputs cached for a year, everything
  * else revalidated; unknown paths without an extension get index.html (the dashboard routes them
@@ -9,29 +12,29 @@
  * `/a/b/assets/x.js` is served as `assets/x.js`.
  */
 import {
-  createServer,
   request as httpRequest,
+  ServerResponse,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
-  type Server,
-  type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { WebSocketServer } from 'ws';
+import replyFrom from '@fastify/reply-from';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessPolicy } from '../api/origin.ts';
 import {
-  closeServer,
-  createStreamServer,
-  handleApiRequest,
-  handleApiUpgrade,
-  listen,
+  RoleServer,
+  UPGRADE_ROUTE,
+  createHttpServer,
+  sendJson,
+  serveApi,
   type NodeApi,
 } from '../api/server.ts';
 import { KsError } from '../util/errors.ts';
 import { loadAssets, type Assets } from './assets.ts';
 
-/** Time the hub may take to start answering a proxied request. */
+/** Time the hub may take to start answering a proxied request (and to send more of it). */
 export const FRONT_PROXY_TIMEOUT_MS = 60_000;
 
 /** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1). */
@@ -47,11 +50,16 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** `/api` and everything under it. */
+const API_PREFIX = '/api';
+
 export interface FrontOptions {
   /** The hub: its URL (`http://127.0.0.1:8898`), or an in-process hub's API. */
   hub: string | NodeApi;
   /** The dashboard's files (default `loadAssets()`). */
   assets?: Assets;
+  /** Hosts and proxies the gate accepts (default: loopback and IP literals only). */
+  access?: AccessPolicy;
 }
 
 export interface Front {
@@ -60,7 +68,23 @@ export interface Front {
   close(): Promise<void>;
 }
 
-function forwardHeaders(h: IncomingHttpHeaders, keepUpgrade: boolean): OutgoingHttpHeaders {
+/**
+ * Request headers the front's gate has checked (src/api/origin.ts) and does not pass on: the
+ * hub is reached under another host, where the browser's Origin would not match.
+ */
+const CHECKED_HERE = new Set(['origin', 'sec-fetch-site']);
+
+/** A request's headers for the hub: without what the front's own gate has already checked. */
+function toHub(h: IncomingHttpHeaders, keepUpgrade: boolean): OutgoingHttpHeaders {
+  const out = forwardHeaders(h, keepUpgrade);
+  for (const k of CHECKED_HERE) delete out[k];
+  return out;
+}
+
+function forwardHeaders(
+  h: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  keepUpgrade: boolean,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const listed = new Set(
     String(h.connection ?? '')
@@ -74,16 +98,6 @@ function forwardHeaders(h: IncomingHttpHeaders, keepUpgrade: boolean): OutgoingH
     out[k] = v;
   }
   return out;
-}
-
-function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
-  const text = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  res.end(text);
 }
 
 const NOT_BUILT = (where: string): string => `<!doctype html>
@@ -100,17 +114,26 @@ export function createFront(opts: FrontOptions): Front {
   return new FrontImpl(opts);
 }
 
+/** An upgrade request's socket and first bytes, kept until its route takes them. */
+interface Upgrade {
+  socket: Duplex;
+  head: Buffer;
+}
+
 class FrontImpl implements Front {
   readonly assets: Assets;
   private readonly target: URL | undefined;
   private readonly api: NodeApi | undefined;
-  private readonly wss: WebSocketServer | undefined;
-  private server: Server | undefined;
+  private readonly access: AccessPolicy | undefined;
+  private readonly server = new RoleServer('front', () => this.app());
+  /** Upgrade requests routed through Fastify, by request (remote hub only). */
+  private readonly upgrades = new WeakMap<IncomingMessage, Upgrade>();
   /** Upgraded connections piped to the hub (closed with the front). */
   private readonly tunnels = new Set<Duplex>();
 
   constructor(opts: FrontOptions) {
     this.assets = opts.assets ?? loadAssets();
+    this.access = opts.access;
     if (typeof opts.hub === 'string') {
       let url: URL;
       try {
@@ -124,82 +147,69 @@ class FrontImpl implements Front {
       this.target = url;
     } else {
       this.api = opts.hub;
-      this.wss = createStreamServer();
     }
   }
 
-  private isApi(url: string): boolean {
-    return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
+  private async app(): Promise<FastifyInstance> {
+    const app = createHttpServer('front', this.access);
+    if (this.api) {
+      // The hub in this process: its route table, served here.
+      await serveApi(app, this.api, { all: false });
+    } else {
+      await this.proxyRoutes(app);
+    }
+    app.all('/*', (req, reply) => this.serveFile(req, reply));
+    app.addHook('preClose', (done) => {
+      for (const s of this.tunnels) s.destroy();
+      this.tunnels.clear();
+      done();
+    });
+    await app.ready();
+    return app;
   }
-
-  private onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
-    if (this.isApi(url)) {
-      if (this.api) handleApiRequest(this.api, req, res);
-      else this.proxy(req, res);
-      return;
-    }
-    this.serveFile(req, res);
-  };
-
-  private onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    if (!this.isApi(req.url ?? '/')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    if (this.api) handleApiUpgrade(this.api, this.wss!, req, socket, head);
-    else this.proxyUpgrade(req, socket, head);
-  };
 
   // ---------------------------------------------------------------- files
 
-  private serveFile(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-length': 0 });
-      res.end();
-      return;
+  private serveFile(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      return reply.code(405).header('allow', 'GET, HEAD').send();
     }
     if (this.assets.kind === 'none') {
       const body = NOT_BUILT(this.assets.where);
-      res.writeHead(503, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return;
+      return reply
+        .code(503)
+        .headers({
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+        })
+        .send(head ? undefined : body);
     }
     let path: string;
     try {
-      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+      path = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
     } catch {
-      res.writeHead(400, { 'content-length': 0 });
-      res.end();
-      return;
+      return reply.code(400).send();
     }
     const found = this.resolve(path);
     if (found === undefined) {
-      res.writeHead(404, {
-        'content-type': 'text/plain; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : `not found: /${path}\n`);
-      return;
+      return reply
+        .code(404)
+        .headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+        .send(head ? undefined : `not found: /${path}\n`);
     }
     const a = this.assets.get(found);
-    if (a === undefined) {
-      res.writeHead(404, { 'content-length': 0 });
-      res.end();
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': a.type,
-      'content-length': a.body.length,
-      'cache-control': a.hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'x-content-type-options': 'nosniff',
-    });
-    res.end(req.method === 'HEAD' ? undefined : a.body);
+    if (a === undefined) return reply.code(404).send();
+    return reply
+      .code(200)
+      .headers({
+        'content-type': a.type,
+        'content-length': a.body.length,
+        'cache-control': a.hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+        'x-content-type-options': 'nosniff',
+      })
+      .send(head ? undefined : a.body);
   }
 
   /** The asset answering `path`: itself, a deep link's `…/assets/x`, or index.html (SPA). */
@@ -220,6 +230,61 @@ class FrontImpl implements Front {
 
   // ---------------------------------------------------------------- proxy
 
+  /** `/api` and below, to the hub: HTTP through reply-from, upgrades through a byte tunnel. */
+  private async proxyRoutes(app: FastifyInstance): Promise<void> {
+    const origin = this.target!.origin;
+    await app.register(replyFrom, {
+      base: origin,
+      disableRequestLogging: true,
+      undici: { headersTimeout: FRONT_PROXY_TIMEOUT_MS, bodyTimeout: FRONT_PROXY_TIMEOUT_MS },
+    });
+    // Upgrades go through Fastify's routing (and so through the gate) like any request; the
+    // route that takes them (below) gets the socket.
+    app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.upgrades.set(req, { socket, head });
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as never);
+      // Answered over HTTP (refused): nothing more happens on this socket.
+      res.on('finish', () => socket.destroy());
+      app.routing(req, res);
+    });
+    const proxy = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+      const up = this.upgrades.get(req.raw);
+      if (up !== undefined) {
+        this.upgrades.delete(req.raw);
+        reply.hijack();
+        this.proxyUpgrade(req.raw, up.socket, up.head);
+        return undefined;
+      }
+      return reply.from(req.url, {
+        // A hub's 503 is an answer (no worker reachable), not a reason to ask again.
+        retryDelay: () => null,
+        rewriteRequestHeaders: (r, headers) =>
+          ({
+            ...toHub(headers, false),
+            host: this.target!.host,
+            'x-forwarded-for': r.raw.socket.remoteAddress ?? '',
+            'x-forwarded-host': r.headers.host ?? '',
+            'x-forwarded-proto': 'http',
+          }) as IncomingHttpHeaders,
+        rewriteHeaders: (headers) => forwardHeaders(headers, false) as IncomingHttpHeaders,
+        onError: (r, { error }) => {
+          const cause = (error as { cause?: unknown }).cause;
+          const why = cause instanceof Error ? cause.message : error.message;
+          void sendJson(r as unknown as FastifyReply, 502, {
+            error: {
+              code: 'KS_ERR_UNAVAILABLE',
+              message: `cannot reach the hub at ${origin}: ${why}`,
+            },
+          });
+        },
+      });
+    };
+    app.all(API_PREFIX, { config: UPGRADE_ROUTE }, proxy);
+    app.all(`${API_PREFIX}/*`, { config: UPGRADE_ROUTE }, proxy);
+  }
+
   private upstream(): { request: typeof httpRequest; host: string; port: number } {
     const t = this.target!;
     const tls = t.protocol === 'https:';
@@ -230,49 +295,9 @@ class FrontImpl implements Front {
     };
   }
 
-  private proxy(req: IncomingMessage, res: ServerResponse): void {
-    const u = this.upstream();
-    const headers = forwardHeaders(req.headers, false);
-    headers.host = this.target!.host;
-    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-host'] = req.headers.host ?? '';
-    headers['x-forwarded-proto'] = 'http';
-    const up = u.request(
-      {
-        host: u.host,
-        port: u.port,
-        method: req.method,
-        path: req.url,
-        headers,
-        timeout: FRONT_PROXY_TIMEOUT_MS,
-      },
-      (ures) => {
-        res.writeHead(ures.statusCode ?? 502, forwardHeaders(ures.headers, false));
-        ures.pipe(res);
-        ures.on('error', () => res.destroy());
-      },
-    );
-    up.on('timeout', () => up.destroy(new Error(`no answer within ${FRONT_PROXY_TIMEOUT_MS} ms`)));
-    up.on('error', (err) => {
-      if (!res.headersSent) {
-        sendJsonError(
-          res,
-          502,
-          'KS_ERR_UNAVAILABLE',
-          `cannot reach the hub at ${this.target!.origin}: ${err.message}`,
-        );
-      } else res.destroy();
-    });
-    // The client went away: stop the hub's work too.
-    res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
-    });
-    req.pipe(up);
-  }
-
   private proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const u = this.upstream();
-    const headers = forwardHeaders(req.headers, true);
+    const headers = toHub(req.headers, true);
     headers.host = this.target!.host;
     const up = u.request({
       host: u.host,
@@ -324,18 +349,11 @@ class FrontImpl implements Front {
   // ---------------------------------------------------------------- serving
 
   async listen(port = 0, host?: string): Promise<number> {
-    if (this.server) throw new Error('front is already listening');
-    const server = createServer(this.onRequest);
-    server.keepAliveTimeout = 5000;
-    server.on('upgrade', this.onUpgrade);
-    this.server = server;
-    return listen(server, port, host);
+    return this.server.listen(port, host);
   }
 
   async close(): Promise<void> {
-    for (const s of this.tunnels) s.destroy();
-    this.tunnels.clear();
-    if (this.server) await closeServer(this.server, this.wss);
+    await this.server.close();
   }
 }
 
@@ -345,6 +363,8 @@ export interface RunFrontOptions {
   host?: string;
   /** Dashboard directory instead of the embedded / built one. */
   assetsDir?: string;
+  /** Hosts and proxies the gate accepts (`accessPolicyOf(config)`). */
+  access?: AccessPolicy;
   out: (line: string) => void;
   log: (line: string) => void;
   until: Promise<unknown>;
@@ -355,6 +375,7 @@ export async function runFront(o: RunFrontOptions): Promise<void> {
   const front = createFront({
     hub: o.hub,
     assets: loadAssets(o.assetsDir !== undefined ? { dir: o.assetsDir } : {}),
+    ...(o.access && { access: o.access }),
   });
   if (front.assets.kind === 'none') {
     o.log(`kubeshark front: no dashboard files in ${front.assets.where}; run \`npm run build\``);

@@ -1,39 +1,36 @@
 /**
- * The hub role: the API of src/api/types.ts for every worker at once. Queries fan out to the
- * workers in parallel (each with a timeout) and merge: entries by time with a per-worker cursor,
+ * The hub role: the route table's handlers (src/api/routes.ts) for every worker at once.
+ * Queries fan out to the workers in parallel (each with a timeout) and merge: entries by time
+ * with a per-worker cursor,
  * statistics from the workers' mergeable sketches (`raw=1`, merged exactly, then computed), L4
  * aggregations, boundaries per node. Workers that do not answer are listed in `unavailable` (a
  * partial answer, never a hang); only when none answers is the answer 503. Workers come from a
  * list (URLs, or in-process Worker handles); each is probed and reconnected with backoff.
  */
-import type { Server } from 'node:http';
-import type { WebSocket, WebSocketServer } from 'ws';
 import { l4Answer, statsResultOptions } from '../api/answers.ts';
 import { decodeHubCursor, encodeHubCursor, type HubCursor } from '../api/cursor.ts';
 import { isUnavailable } from '../api/errors.ts';
 import { KflCompiler, kflInfo } from '../api/kfl.ts';
-import {
-  parseEntriesQuery,
-  parseEntryId,
-  parseEntryQuery,
-  parseL4Query,
-  parseStatsQuery,
+import type {
+  ParsedEntriesQuery,
+  ParsedEntryQuery,
+  ParsedL4Query,
+  ParsedStatsQuery,
 } from '../api/params.ts';
-import { closeServer, createApiServer, listen, notFound, type NodeApi } from '../api/server.ts';
-import { STREAM_STATUS_INTERVAL_MS, type PeerStats } from '../api/stream.ts';
+import { API_ROUTES, type ApiHandlers, type QueryOf } from '../api/routes.ts';
+import { accessPolicyOf, inClusterEnv, type AccessPolicy } from '../api/origin.ts';
+import { RoleServer, createApiServer, nodeApi, type NodeApi } from '../api/server.ts';
+import { STREAM_STATUS_INTERVAL_MS, type PeerStats, type StreamProvider } from '../api/stream.ts';
 import {
   API_VERSION,
-  ROUTES,
   type Boundaries,
   type CaptureCounters,
   type EntriesResponse,
   type EntryResponse,
   type Health,
   type L4Response,
-  type Params,
   type RawStatsResponse,
   type StatsResponse,
-  type WorkersResponse,
   type WorkerState,
 } from '../api/types.ts';
 import { defaultConfig, type ConfigTree } from '../config/load.ts';
@@ -52,9 +49,9 @@ import {
   localBackend,
   type LinkTiming,
 } from './link.ts';
-import { mcpRoute } from '../mcp/server.ts';
+import { handleMcpHttp } from '../mcp/server.ts';
 import { mergePages, type WorkerPage } from './merge.ts';
-import { acceptHubStream, type HubStreamClient } from './stream.ts';
+import { HubStreamClient } from './stream.ts';
 
 /** A worker the hub knows: by URL, or an in-process Worker (no HTTP hop). */
 export type HubWorkerSpec = { name: string; url: string } | { name: string; worker: Worker };
@@ -63,6 +60,8 @@ export interface HubOptions {
   workers: HubWorkerSpec[];
   /** The resolved config (macros for KFL); default: defaults. */
   config?: ConfigTree;
+  /** Hosts and proxies the gate accepts (default: `accessPolicyOf(config)`, src/api/origin.ts). */
+  access?: AccessPolicy;
   /** Per worker request (default HUB_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
   /** Health probe period while up (default HUB_HEALTH_INTERVAL_MS). */
@@ -112,8 +111,8 @@ class HubImpl implements Hub {
   private readonly startedAt = Date.now() * 1000;
   private readonly clients = new Set<HubStreamClient>();
   private streamDropped = 0;
-  private server: Server | undefined;
-  private wss: WebSocketServer | undefined;
+  private readonly access: AccessPolicy;
+  private readonly server = new RoleServer('hub', () => createApiServer(this.api, this.access));
   private readonly statusTimer: NodeJS.Timeout;
 
   constructor(opts: HubOptions) {
@@ -133,13 +132,15 @@ class HubImpl implements Hub {
     // Sorted by name: ties in merged pages go to the earlier name, deterministically.
     this.links = [...opts.workers].sort((a, b) => byName(a.name, b.name)).map((w) => this.link(w));
     const config = opts.config ?? defaultConfig();
+    this.access = opts.access ?? accessPolicyOf(config, { inCluster: inClusterEnv() });
     this.compiler = KflCompiler.fromConfig(config);
-    this.api = {
-      call: (path, params) => this.route(path, params),
-      stream: (ws, params) => this.stream(ws, params),
+    this.api = nodeApi({
+      role: 'hub',
+      handlers: this.handlers(),
+      stream: this.streamProvider(),
       // `/api/mcp`: the MCP tools over Streamable HTTP (src/mcp), calling this API in process.
-      http: (req, res) => mcpRoute(this.api, req, res),
-    };
+      raw: { mcp: (req, res) => handleMcpHttp(this.api, req, res) },
+    });
     for (const l of this.links) l.start();
     this.ready = Promise.all(this.links.map((l) => l.firstProbe)).then(() => undefined);
     this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
@@ -225,40 +226,28 @@ class HubImpl implements Hub {
     return outcomes;
   }
 
-  private async route(path: string, params: Params): Promise<unknown> {
-    switch (path) {
-      case ROUTES.health:
-        return this.health();
-      case ROUTES.workers:
-        return { workers: this.workers() } satisfies WorkersResponse;
-      case ROUTES.fields:
-        return this.compiler.fields();
-      case ROUTES.kfl:
-        return this.compiler.check(params.q ?? '');
-      case ROUTES.entries:
-        return this.entries(params);
-      case ROUTES.stats:
-        return this.stats(params);
-      case ROUTES.l4:
-        return this.l4(params);
-      case ROUTES.boundaries:
-        return this.boundaries();
-      default:
-        if (path.startsWith(ROUTES.entry) && path.length > ROUTES.entry.length) {
-          return this.entry(parseEntryId(path.slice(ROUTES.entry.length)), params);
-        }
-        throw notFound(path);
-    }
+  /** The route table's handlers for the whole cluster: fan-out to the workers, merge. */
+  private handlers(): ApiHandlers {
+    return {
+      health: () => this.health(),
+      workers: () => ({ workers: this.workers() }),
+      fields: () => this.compiler.fields(),
+      kfl: (q) => this.compiler.check(q.q),
+      entries: (q) => this.entries(q),
+      entry: (q) => this.entry(q),
+      stats: (q) => this.stats(q),
+      l4: (q) => this.l4(q),
+      boundaries: () => this.boundaries(),
+    };
   }
 
-  private async entries(params: Params): Promise<EntriesResponse<unknown>> {
-    const p = parseEntriesQuery(params);
+  private async entries(p: ParsedEntriesQuery): Promise<EntriesResponse<unknown>> {
     const f = this.compiler.compile(p.q);
     const prev: HubCursor = p.cursor
       ? decodeHubCursor(p.cursor, p.order)
       : { order: p.order, workers: {} };
     const targets = this.links.filter((l) => prev.workers[l.name] !== null);
-    const outcomes = await this.fan<EntriesResponse<unknown>>(targets, ROUTES.entries, (l) => ({
+    const outcomes = await this.fan<EntriesResponse<unknown>>(targets, ENTRIES, (l) => ({
       q: p.q,
       limit: p.limit,
       order: p.order,
@@ -288,8 +277,8 @@ class HubImpl implements Hub {
   }
 
   /** The total of a paged query (counted from the start of the window, on every worker). */
-  private async count(p: ReturnType<typeof parseEntriesQuery>): Promise<number> {
-    const outcomes = await this.fan<EntriesResponse<unknown>>(this.links, ROUTES.entries, () => ({
+  private async count(p: ParsedEntriesQuery): Promise<number> {
+    const outcomes = await this.fan<EntriesResponse<unknown>>(this.links, ENTRIES, () => ({
       q: p.q,
       limit: 1,
       start: p.start,
@@ -299,8 +288,8 @@ class HubImpl implements Hub {
     return outcomes.reduce((n, o) => n + (o.ok ? (o.value.total ?? 0) : 0), 0);
   }
 
-  private async entry(id: number, params: Params): Promise<EntryResponse> {
-    const p = parseEntryQuery(params);
+  private async entry(q: QueryOf<'entry'>): Promise<EntryResponse> {
+    const { id, ...p }: { id: number } & ParsedEntryQuery = q;
     let link: WorkerLink | undefined;
     if (p.node === undefined) {
       if (this.links.length !== 1) {
@@ -323,13 +312,12 @@ class HubImpl implements Hub {
       }
       throw new KsError('KS_ERR_NOT_FOUND', `no worker serves node ${p.node}`);
     }
-    return link.get<EntryResponse>(ROUTES.entry + id, { ...p, node: link.node ?? p.node });
+    return link.get<EntryResponse>(`${ENTRIES}/${id}`, { ...p, node: link.node ?? p.node });
   }
 
-  private async stats(params: Params): Promise<StatsResponse | RawStatsResponse> {
-    const p = parseStatsQuery(params);
+  private async stats(p: ParsedStatsQuery): Promise<StatsResponse | RawStatsResponse> {
     const f = this.compiler.compile(p.q);
-    const outcomes = await this.fan<RawStatsResponse>(this.links, ROUTES.stats, () => ({
+    const outcomes = await this.fan<RawStatsResponse>(this.links, API_ROUTES.stats.path, () => ({
       q: p.q,
       groupBy: p.groupBy,
       bucketSec: p.bucketSec,
@@ -350,10 +338,9 @@ class HubImpl implements Hub {
     return res;
   }
 
-  private async l4(params: Params): Promise<L4Response> {
-    const p = parseL4Query(params);
+  private async l4(p: ParsedL4Query): Promise<L4Response> {
     const f = this.compiler.compile(p.q);
-    const outcomes = await this.fan<L4Response>(this.links, ROUTES.l4, () => ({
+    const outcomes = await this.fan<L4Response>(this.links, API_ROUTES.l4.path, () => ({
       q: p.q,
       by: p.by,
       pairs: p.pairs,
@@ -373,7 +360,7 @@ class HubImpl implements Hub {
   }
 
   private async boundaries(): Promise<Boundaries> {
-    const outcomes = await this.fan<Boundaries>(this.links, ROUTES.boundaries, () => ({}));
+    const outcomes = await this.fan<Boundaries>(this.links, API_ROUTES.boundaries.path, () => ({}));
     const res: Boundaries = { nodes: [], oldest: null, newest: null, entries: 0 };
     const unavailable: string[] = [];
     for (const o of outcomes) {
@@ -422,16 +409,20 @@ class HubImpl implements Hub {
 
   // ---------------------------------------------------------------- live stream
 
-  private stream(ws: WebSocket, params: Params): void {
-    const c = acceptHubStream(ws, params, this.links, this.compiler, this.timing, (n) => {
-      this.streamDropped += n;
-    });
-    if (c === undefined) return;
-    this.clients.add(c);
-    ws.on('close', () => {
-      c.close();
-      this.clients.delete(c);
-    });
+  /** `/api/stream`: per client, one upstream per worker (src/hub/stream.ts). */
+  private streamProvider(): StreamProvider {
+    return {
+      role: 'hub',
+      compiler: this.compiler,
+      onDrop: (n) => void (this.streamDropped += n),
+      open: (peer, q) => {
+        const c = new HubStreamClient(peer, q.q, q.view, this.links, this.timing, (gone) =>
+          this.clients.delete(gone),
+        );
+        this.clients.add(c);
+        return c;
+      },
+    };
   }
 
   private status(): void {
@@ -448,11 +439,7 @@ class HubImpl implements Hub {
   // ---------------------------------------------------------------- serving
 
   async listen(port = 0, host?: string): Promise<number> {
-    if (this.server) throw new Error('hub is already listening');
-    const { server, wss } = createApiServer(this.api);
-    this.server = server;
-    this.wss = wss;
-    return listen(server, port, host);
+    return this.server.listen(port, host);
   }
 
   async close(): Promise<void> {
@@ -461,7 +448,7 @@ class HubImpl implements Hub {
     for (const c of this.clients) c.close();
     this.clients.clear();
     for (const l of this.links) l.close();
-    if (this.server) await closeServer(this.server, this.wss);
+    await this.server.close();
   }
 }
 
@@ -493,11 +480,15 @@ function sumCounters(list: readonly CaptureCounters[], hubStreamDropped: number)
     sum.streamDropped += c.streamDropped;
     if (c.targetDropped !== undefined)
       sum.targetDropped = (sum.targetDropped ?? 0) + c.targetDropped;
+    if (c.storeLost !== undefined) sum.storeLost = (sum.storeLost ?? 0) + c.storeLost;
     for (const [k, v] of Object.entries(c.limitsHit))
       sum.limitsHit[k] = (sum.limitsHit[k] ?? 0) + v;
   }
   return sum;
 }
+
+/** `/api/entries`: what the hub asks the workers for (`/api/entries/:id` below it). */
+const ENTRIES = API_ROUTES.entries.path;
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -5,19 +5,8 @@
  * validates filters itself, so a bad filter is answered once, not once per worker. An upstream
  * that closes is reopened with exponential backoff, and at once when its worker comes back up.
  */
-import type { WebSocket } from 'ws';
-import { errorOf } from '../api/errors.ts';
-import { kflInfo, type KflCompiler } from '../api/kfl.ts';
-import { parseStreamQuery } from '../api/params.ts';
-import {
-  STREAM_CLOSE_BAD_FILTER,
-  StreamPeer,
-  parseClientMessage,
-  type PeerStats,
-} from '../api/stream.ts';
-import type { EntryView, Params, StreamMessage } from '../api/types.ts';
-import type { CompiledFilter } from '../query/index.ts';
-import { version } from '../util/version.ts';
+import type { StreamPeer, StreamSession, PeerStats } from '../api/stream.ts';
+import type { EntryView, StreamMessage } from '../api/types.ts';
 import { backoffDelay, type LinkTiming, type UpstreamHandle, type WorkerLink } from './link.ts';
 
 class Upstream {
@@ -120,73 +109,37 @@ class Upstream {
   }
 }
 
-/** One WebSocket client of the hub's `/api/stream`. */
-export class HubStreamClient {
-  readonly peer: StreamPeer;
-  q: string;
-  view: EntryView;
+/**
+ * One WebSocket client of the hub's `/api/stream` (after the handshake of src/api/stream.ts,
+ * which validates its filters and says `hello`): its upstreams follow its filter and pauses.
+ */
+export class HubStreamClient implements StreamSession {
   paused = false;
-  private filter: CompiledFilter;
   private readonly upstreams: Upstream[];
 
   constructor(
-    ws: WebSocket,
-    q: string,
-    view: EntryView,
-    filter: CompiledFilter,
+    readonly peer: StreamPeer,
+    public q: string,
+    readonly view: EntryView,
     links: readonly WorkerLink[],
-    private readonly compiler: KflCompiler,
     private readonly timing: LinkTiming,
-    onDrop: (n: number) => void,
+    private readonly onClose: (c: HubStreamClient) => void,
   ) {
-    this.q = q;
-    this.view = view;
-    this.filter = filter;
-    this.peer = new StreamPeer(ws, onDrop);
-    this.hello();
     this.upstreams = links.map((l) => new Upstream(l, this, timing));
     for (const u of this.upstreams) u.connect();
-    ws.on('message', (data) => this.clientMessage(data));
   }
 
-  private hello(): void {
-    this.peer.control({
-      type: 'hello',
-      kfl: kflInfo(this.filter),
-      role: 'hub',
-      version: version(),
-    });
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    for (const u of this.upstreams) {
+      if (paused) u.pause();
+      else u.resume();
+    }
   }
 
-  private clientMessage(data: unknown): void {
-    const m = parseClientMessage(data);
-    if (m === undefined) {
-      this.peer.control({
-        type: 'error',
-        error: {
-          code: 'KS_ERR_USAGE',
-          message: 'unknown stream message (expected filter, pause or resume)',
-        },
-      });
-      return;
-    }
-    if (m.type === 'pause' || m.type === 'resume') {
-      this.paused = this.peer.paused = m.type === 'pause';
-      for (const u of this.upstreams) {
-        if (this.paused) u.pause();
-        else u.resume();
-      }
-      return;
-    }
-    try {
-      this.filter = this.compiler.compile(m.q);
-    } catch (err) {
-      this.peer.control({ type: 'error', error: errorOf(err).body.error });
-      return;
-    }
-    this.q = m.q;
-    for (const u of this.upstreams) u.setFilter(m.q);
-    this.hello();
+  setFilter(q: string): void {
+    this.q = q;
+    for (const u of this.upstreams) u.setFilter(q);
   }
 
   status(linksUp: number, down: string[]): void {
@@ -228,31 +181,6 @@ export class HubStreamClient {
 
   close(): void {
     for (const u of this.upstreams) u.close();
+    this.onClose(this);
   }
-}
-
-/**
- * Accepts a hub stream client: validates its filter (a bad one is answered with an `error`
- * message and close code STREAM_CLOSE_BAD_FILTER) and opens its upstreams.
- */
-export function acceptHubStream(
-  ws: WebSocket,
-  params: Params,
-  links: readonly WorkerLink[],
-  compiler: KflCompiler,
-  timing: LinkTiming,
-  onDrop: (n: number) => void,
-): HubStreamClient | undefined {
-  let q: { q: string; view: EntryView };
-  let filter: CompiledFilter;
-  try {
-    q = parseStreamQuery(params);
-    filter = compiler.compile(q.q);
-  } catch (err) {
-    const { body } = errorOf(err);
-    ws.send(JSON.stringify({ type: 'error', error: body.error } satisfies StreamMessage));
-    ws.close(STREAM_CLOSE_BAD_FILTER, body.error.code);
-    return undefined;
-  }
-  return new HubStreamClient(ws, q.q, q.view, filter, links, compiler, timing, onDrop);
 }

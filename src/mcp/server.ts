@@ -22,7 +22,9 @@ import type {
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { publicBaseOf } from '../api/origin.ts';
 import type { NodeApi } from '../api/server.ts';
+import { ROUTES } from '../api/types.ts';
 import { isKsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import { inProcessContext, type ToolContext } from './context.ts';
@@ -31,7 +33,7 @@ import { mcpTools } from './tools/registry.ts';
 import type { CallInfo, McpTool } from './tools/tool.ts';
 
 /** The hub's MCP endpoint. */
-export const MCP_PATH = '/api/mcp';
+export const MCP_PATH = ROUTES.mcp;
 /** Largest JSON-RPC request body the hub reads. */
 export const MCP_MAX_REQUEST_BYTES = 1024 * 1024;
 
@@ -154,19 +156,18 @@ function jsonRpcError(res: ServerResponse, status: number, message: string, allo
   res.end(body);
 }
 
-/** The base URL the agent used to reach us (through the front: its forwarded host). */
+/**
+ * The base URL the agent used to reach us, as the request gate checked it (src/api/origin.ts):
+ * the Host, or a trusted proxy's X-Forwarded-Host/-Proto (the front's), never an unchecked one.
+ */
 function publicBase(req: IncomingMessage): string {
-  const fwdHost = req.headers['x-forwarded-host'];
-  const host = (Array.isArray(fwdHost) ? fwdHost[0] : fwdHost) || req.headers.host || 'localhost';
-  const proto = String(req.headers['x-forwarded-proto'] ?? 'http')
-    .split(',')[0]!
-    .trim();
-  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
+  return publicBaseOf(req);
 }
 
 /**
- * Answers `/api/mcp` for a hub whose API is `api` (stateless Streamable HTTP, see above). Tools
- * call the API in process. `download_file` is not offered here: it would write on the hub.
+ * Answers `/api/mcp` for a hub whose API is `api` (stateless Streamable HTTP, see above): the
+ * hub's raw route of the route table (src/api/routes.ts). Tools call the API in process.
+ * `download_file` is not offered here: it would write on the hub.
  */
 export function handleMcpHttp(api: NodeApi, req: IncomingMessage, res: ServerResponse): void {
   if (req.method !== 'POST') {
@@ -221,13 +222,4 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
     chunks.push(c);
   }
   return Buffer.concat(chunks);
-}
-
-/** The hub's hook (NodeApi.http): answers `/api/mcp` requests, leaves every other path. */
-export function mcpRoute(api: NodeApi, req: IncomingMessage, res: ServerResponse): boolean {
-  const url = req.url ?? '/';
-  if (url !== MCP_PATH && !url.startsWith(`${MCP_PATH}?`) && !url.startsWith(`${MCP_PATH}/`))
-    return false;
-  handleMcpHttp(api, req, res);
-  return true;
 }

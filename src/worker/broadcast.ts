@@ -4,19 +4,11 @@
  * that view) and handed to the subscriber's sink — a bounded WebSocket queue (StreamPeer) or, for
  * an in-process hub, the hub's own bounded queue.
  */
-import type { WebSocket } from 'ws';
 import type { KflCompiler } from '../api/kfl.ts';
 import { kflInfo } from '../api/kfl.ts';
-import { errorOf } from '../api/errors.ts';
-import { parseStreamQuery } from '../api/params.ts';
-import {
-  STREAM_CLOSE_BAD_FILTER,
-  StreamPeer,
-  parseClientMessage,
-  type PeerStats,
-} from '../api/stream.ts';
+import type { StreamPeer, StreamProvider, StreamSession, PeerStats } from '../api/stream.ts';
 import { summarize } from '../api/summary.ts';
-import type { EntryView, KflInfo, Params, StreamMessage } from '../api/types.ts';
+import type { EntryView, KflInfo } from '../api/types.ts';
 import type { Entry } from '../entry/model.ts';
 import type { ViewBuilder } from '../entry/view.ts';
 import type { CompiledFilter } from '../query/index.ts';
@@ -39,15 +31,15 @@ interface Subscriber {
   push(text: string): void;
 }
 
-export class Broadcaster {
+export class Broadcaster implements StreamProvider {
+  readonly role = 'worker';
   private readonly subs = new Set<Subscriber>();
   private readonly peers = new Set<StreamPeer>();
 
   constructor(
-    private readonly compiler: KflCompiler,
+    readonly compiler: KflCompiler,
     private readonly view: ViewBuilder,
-    private readonly hello: (kfl: KflInfo) => StreamMessage,
-    private readonly onDrop: (n: number) => void,
+    readonly onDrop: (n: number) => void,
   ) {}
 
   get size(): number {
@@ -67,51 +59,24 @@ export class Broadcaster {
     }
   }
 
-  /** A WebSocket client of `/api/stream`. */
-  accept(ws: WebSocket, params: Params): void {
-    let q: { q: string; view: EntryView };
-    let filter: CompiledFilter;
-    try {
-      q = parseStreamQuery(params);
-      filter = this.compiler.compile(q.q);
-    } catch (err) {
-      const { body } = errorOf(err);
-      ws.send(JSON.stringify({ type: 'error', error: body.error } satisfies StreamMessage));
-      ws.close(STREAM_CLOSE_BAD_FILTER, body.error.code);
-      return;
-    }
-    const peer = new StreamPeer(ws, this.onDrop);
-    const sub: Subscriber = { filter, view: q.view, paused: false, push: (t) => peer.entry(t) };
+  /** A WebSocket client of `/api/stream` passed the handshake (src/api/stream.ts). */
+  open(peer: StreamPeer, q: { view: EntryView; filter: CompiledFilter }): StreamSession {
+    const sub: Subscriber = {
+      filter: q.filter,
+      view: q.view,
+      paused: false,
+      push: (t) => peer.entry(t),
+    };
     this.subs.add(sub);
     this.peers.add(peer);
-    peer.control(this.hello(kflInfo(filter)));
-    ws.on('message', (data) => {
-      const m = parseClientMessage(data);
-      if (m === undefined) {
-        peer.control({
-          type: 'error',
-          error: {
-            code: 'KS_ERR_USAGE',
-            message: 'unknown stream message (expected filter, pause or resume)',
-          },
-        });
-        return;
-      }
-      if (m.type === 'pause') sub.paused = peer.paused = true;
-      else if (m.type === 'resume') sub.paused = peer.paused = false;
-      else {
-        try {
-          sub.filter = this.compiler.compile(m.q);
-          peer.control(this.hello(kflInfo(sub.filter)));
-        } catch (err) {
-          peer.control({ type: 'error', error: errorOf(err).body.error });
-        }
-      }
-    });
-    ws.on('close', () => {
-      this.subs.delete(sub);
-      this.peers.delete(peer);
-    });
+    return {
+      setFilter: (_q, filter) => void (sub.filter = filter),
+      setPaused: (paused) => void (sub.paused = paused),
+      close: () => {
+        this.subs.delete(sub);
+        this.peers.delete(peer);
+      },
+    };
   }
 
   /** An in-process subscriber; throws KflError when `q` does not compile. */

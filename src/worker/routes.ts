@@ -1,33 +1,30 @@
 /**
- * The worker's answers to the API routes, over its own store: paged entry queries (store cursor,
- * KFL with index hints), one entry, statistics (raw = mergeable sketches), L4 aggregation,
- * boundaries. Summary views are made from the store's summary rows (no disk reads); full views
- * read the entries.
+ * The worker's implementation of the route table (src/api/routes.ts), over its own store: paged
+ * entry queries (store cursor, KFL with index hints), one entry, statistics (raw = mergeable
+ * sketches), L4 aggregation, boundaries. Summary views are made from the store's summary rows (no
+ * disk reads); full views read the entries. Parameters arrive validated by the table's schemas.
  */
 import { l4Answer, statsResultOptions } from '../api/answers.ts';
 import { afterEntry } from '../api/cursor.ts';
 import { KsError } from '../util/errors.ts';
 import { kflInfo, selectionOf, type KflCompiler } from '../api/kfl.ts';
-import {
-  parseEntriesQuery,
-  parseEntryId,
-  parseEntryQuery,
-  parseL4Query,
-  parseStatsQuery,
-  type ParsedEntryQuery,
+import type {
+  ParsedEntriesQuery,
+  ParsedEntryQuery,
+  ParsedL4Query,
+  ParsedStatsQuery,
 } from '../api/params.ts';
-import { notFound } from '../api/server.ts';
+import { API_ROUTES, type ApiHandlers } from '../api/routes.ts';
 import { summarize } from '../api/summary.ts';
-import {
-  ROUTES,
-  type Boundaries,
-  type EntriesResponse,
-  type EntryResponse,
-  type Health,
-  type L4Response,
-  type Params,
-  type RawStatsResponse,
-  type StatsResponse,
+import { viewOf } from '../tap/records.ts';
+import type {
+  Boundaries,
+  EntriesResponse,
+  EntryResponse,
+  Health,
+  L4Response,
+  RawStatsResponse,
+  StatsResponse,
 } from '../api/types.ts';
 import type { Body, Entry } from '../entry/model.ts';
 import type { ViewBuilder } from '../entry/view.ts';
@@ -42,41 +39,30 @@ export interface RouteContext {
   health(): Health;
 }
 
-export async function workerRoute(
-  ctx: RouteContext,
-  path: string,
-  params: Params,
-): Promise<unknown> {
-  switch (path) {
-    case ROUTES.health:
-      return ctx.health();
-    case ROUTES.fields:
-      return ctx.compiler.fields();
-    case ROUTES.kfl:
-      return ctx.compiler.check(params.q ?? '');
-    case ROUTES.entries:
-      return entries(ctx, params);
-    case ROUTES.stats:
-      return stats(ctx, params);
-    case ROUTES.l4:
-      return l4(ctx, params);
-    case ROUTES.boundaries:
-      return boundaries(ctx);
-    case ROUTES.workers:
+/** The worker's handlers of the route table, over `ctx`'s store. */
+export function workerHandlers(ctx: RouteContext): ApiHandlers {
+  return {
+    health: () => ctx.health(),
+    workers: () => {
       throw new KsError(
         'KS_ERR_NOT_FOUND',
-        `${ROUTES.workers} is served by the hub, not by a worker`,
+        `${API_ROUTES.workers.path} is served by the hub, not by a worker`,
       );
-    default:
-      if (path.startsWith(ROUTES.entry) && path.length > ROUTES.entry.length) {
-        return entry(ctx, parseEntryId(path.slice(ROUTES.entry.length)), parseEntryQuery(params));
-      }
-      throw notFound(path);
-  }
+    },
+    fields: () => ctx.compiler.fields(),
+    kfl: (q) => ctx.compiler.check(q.q),
+    entries: (q) => entries(ctx, q),
+    entry: (q) => entry(ctx, q.id, q),
+    stats: (q) => stats(ctx, q),
+    l4: (q) => l4(ctx, q),
+    boundaries: () => boundaries(ctx),
+  };
 }
 
-async function entries(ctx: RouteContext, params: Params): Promise<EntriesResponse<unknown>> {
-  const p = parseEntriesQuery(params);
+async function entries(
+  ctx: RouteContext,
+  p: ParsedEntriesQuery,
+): Promise<EntriesResponse<unknown>> {
   const f = ctx.compiler.compile(p.q);
   const sel = selectionOf(f);
   const window = { start: p.start, end: p.end };
@@ -150,23 +136,16 @@ export function cutPayloads(
     }
     return c;
   };
-  const r = e.record;
-  switch (r.kind) {
-    case 'http': {
-      const rec = { ...r };
-      if (rec.request) rec.request = { ...rec.request, body: cut(rec.request.body)! };
-      if (rec.response) rec.response = { ...rec.response, body: cut(rec.response.body)! };
-      return { entry: { ...e, record: rec }, truncated };
-    }
-    case 'ws':
-      return { entry: { ...e, record: { ...r, payload: cut(r.payload)! } }, truncated };
-    default:
-      return { entry: e, truncated };
-  }
+  const v = viewOf(e);
+  if (!v.cutBodies) return { entry: e, truncated };
+  const record = v.cutBodies(e.record, (b: Body) => cut(b)!);
+  return { entry: { ...e, record }, truncated };
 }
 
-async function stats(ctx: RouteContext, params: Params): Promise<StatsResponse | RawStatsResponse> {
-  const p = parseStatsQuery(params);
+async function stats(
+  ctx: RouteContext,
+  p: ParsedStatsQuery,
+): Promise<StatsResponse | RawStatsResponse> {
   const f = ctx.compiler.compile(p.q);
   const acc = await statsOf(
     ctx.store,
@@ -181,8 +160,7 @@ async function stats(ctx: RouteContext, params: Params): Promise<StatsResponse |
   };
 }
 
-async function l4(ctx: RouteContext, params: Params): Promise<L4Response> {
-  const p = parseL4Query(params);
+async function l4(ctx: RouteContext, p: ParsedL4Query): Promise<L4Response> {
   const f = ctx.compiler.compile(p.q);
   const agg = await l4Of(
     ctx.store,
