@@ -150,7 +150,7 @@ test('serveMetrics: other paths are 404, other methods 405', async () => {
   assert.equal((await fetch(`${base}/metricsx`)).status, 404);
   const post = await fetch(`${base}/metrics`, { method: 'POST' });
   assert.equal(post.status, 405);
-  assert.equal(post.headers.get('allow'), 'GET');
+  assert.equal(post.headers.get('allow'), 'GET, HEAD');
   assert.equal((await fetch(`${base}/metrics?x=1`)).status, 200);
 });
 
@@ -188,6 +188,48 @@ test('serveMetrics: a port in use is an error', async () => {
   servers.push(srv);
   await assert.rejects(
     serveMetrics(srv.port, '127.0.0.1', () => counters()),
-    /EADDRINUSE/,
+    /cannot listen on 127.0.0.1:\d+: the port is in use/,
   );
+});
+
+test('createMetricsRegistry: the ingest stages, per stage and outcome', async () => {
+  const stage = (name: string, over: object = {}) => ({
+    name,
+    in: 0,
+    passed: 0,
+    dropped: 0,
+    errors: 0,
+    onError: 'keep' as const,
+    timeUs: 0,
+    ...over,
+  });
+  const r = createMetricsRegistry(() =>
+    counters({
+      ingest: [
+        stage('target', { in: 10, passed: 6, dropped: 2, errors: 1, held: 1, timeUs: 2_500_000 }),
+        stage('redact', { in: 7, passed: 5, errors: 2, onError: 'drop' }),
+        stage('store', { in: 5, passed: 5 }),
+      ],
+    }),
+  );
+  const { samples, types } = parse(await r.metrics());
+  const entries = METRIC_NAMES.ingestStageEntries;
+  assert.equal(types.get(entries), 'counter');
+  assert.equal(value(samples, entries, { stage: 'target', outcome: 'passed' }), 6);
+  assert.equal(value(samples, entries, { stage: 'target', outcome: 'dropped' }), 2);
+  assert.equal(value(samples, entries, { stage: 'target', outcome: 'error' }), 1);
+  assert.equal(value(samples, entries, { stage: 'redact', outcome: 'error' }), 2);
+  assert.equal(value(samples, entries, { stage: 'store', outcome: 'passed' }), 5);
+  assert.equal(types.get(METRIC_NAMES.ingestStageHeld), 'gauge');
+  assert.equal(value(samples, METRIC_NAMES.ingestStageHeld, { stage: 'target' }), 1);
+  assert.equal(
+    samples.filter((s) => s.name === METRIC_NAMES.ingestStageHeld).length,
+    1,
+    'held only for stages that hold',
+  );
+  assert.equal(types.get(METRIC_NAMES.ingestStageSeconds), 'counter');
+  assert.equal(value(samples, METRIC_NAMES.ingestStageSeconds, { stage: 'target' }), 2.5);
+  // Without stages (a hub's sum, an older worker): no ingest series.
+  const none = parse(await createMetricsRegistry(() => counters()).metrics()).samples;
+  assert.ok(!none.some((s) => s.name.startsWith('kubeshark_ingest_')));
 });

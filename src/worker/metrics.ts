@@ -3,8 +3,7 @@
  * from the worker at scrape time (collect callbacks, no timers), in a registry of their own so
  * that two workers in one process (tests, `tap --local`) never share series.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHttpServer, listen } from '../api/server.ts';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CaptureCounters } from '../api/types.ts';
 
@@ -27,6 +26,9 @@ export const METRIC_NAMES = {
   targetHeldKept: 'kubeshark_target_held_kept_entries_total',
   targetHeldExpired: 'kubeshark_target_held_expired_entries_total',
   sources: 'kubeshark_capture_source_info',
+  ingestStageEntries: 'kubeshark_ingest_stage_entries_total',
+  ingestStageHeld: 'kubeshark_ingest_stage_held_entries',
+  ingestStageSeconds: 'kubeshark_ingest_stage_seconds_total',
 } as const;
 
 type CounterField =
@@ -125,6 +127,43 @@ export function createMetricsRegistry(
       this.set(count(current().targetHeld ?? 0));
     },
   });
+  // The ingest stages (CaptureCounters.ingest): per stage, what became of the entries that came in.
+  new Counter({
+    name: METRIC_NAMES.ingestStageEntries,
+    help: 'Entries through each ingest stage, by outcome: passed on, dropped, or the stage failed (error; the entry then went on or not as the stage says).',
+    labelNames: ['stage', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of current().ingest ?? []) {
+        this.inc({ stage: s.name, outcome: 'passed' }, count(s.passed));
+        this.inc({ stage: s.name, outcome: 'dropped' }, count(s.dropped));
+        this.inc({ stage: s.name, outcome: 'error' }, count(s.errors));
+      }
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.ingestStageHeld,
+    help: 'Entries an ingest stage holds now, to decide later (pod targeting waiting for an identity).',
+    labelNames: ['stage'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of current().ingest ?? []) {
+        if (s.held !== undefined) this.set({ stage: s.name }, count(s.held));
+      }
+    },
+  });
+  new Counter({
+    name: METRIC_NAMES.ingestStageSeconds,
+    help: 'Time spent in each ingest stage (estimated from a random sample of the entries).',
+    labelNames: ['stage'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of current().ingest ?? []) this.inc({ stage: s.name }, count(s.timeUs) / 1e6);
+    },
+  });
   new Gauge({
     name: METRIC_NAMES.sources,
     help: 'Capture sources (interfaces or files) being read; always 1.',
@@ -152,43 +191,34 @@ export async function serveMetrics(
   o: MetricsOptions = {},
 ): Promise<MetricsServer> {
   const registry = createMetricsRegistry(getter, o);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== METRICS_PATH) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`not found: ${path} (metrics are at ${METRICS_PATH})\n`);
-      return;
+  // The same server (and gate) as every role's API: one place for access checks.
+  const app = createHttpServer('metrics');
+  app.get(METRICS_PATH, async (_req, reply) => {
+    try {
+      const text = await registry.metrics();
+      return reply.code(200).type(registry.contentType).send(text);
+    } catch (e) {
+      return reply
+        .code(500)
+        .type('text/plain; charset=utf-8')
+        .send(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`);
     }
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8' });
-      res.end('method not allowed\n');
-      return;
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?', 1)[0]!;
+    if (path === METRICS_PATH) {
+      return reply
+        .code(405)
+        .header('allow', 'GET, HEAD')
+        .type('text/plain; charset=utf-8')
+        .send('method not allowed\n');
     }
-    registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
-      },
-      (e: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      },
-    );
+    return reply
+      .code(404)
+      .type('text/plain; charset=utf-8')
+      .send(`not found: ${path} (metrics are at ${METRICS_PATH})\n`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    registry,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  await app.ready();
+  const bound = await listen(app.server, port, host);
+  return { port: bound, registry, close: () => app.close() };
 }

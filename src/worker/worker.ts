@@ -1,37 +1,31 @@
 /**
- * The worker role: packet sources → Pipeline → enrich / redact hooks → EntryStore, and the
- * HTTP + WebSocket API over that store for one node. Files are replayed at full speed (only the
- * store's write backlog slows them) and the worker keeps serving afterwards; live sources run
- * until the worker closes. Every source gets its own Pipeline (flows never span sources), all
- * numbering entries from one counter that continues the store's ids, so ids stay unique and
- * increasing across sources and restarts.
+ * The worker role: packet sources → Pipeline → ingest stages (targeting, enrichment, redaction,
+ * store, publish: src/worker/ingest.ts) → EntryStore, and the HTTP + WebSocket API over that
+ * store for one node. Files are replayed at full speed (only the store's write backlog slows
+ * them) and the worker keeps serving afterwards; live sources run until the worker closes.
+ * Every source gets its own Pipeline (flows never span sources), all numbering entries from one
+ * counter that continues the store's ids, so ids stay unique and increasing across sources and
+ * restarts.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WebSocket, WebSocketServer } from 'ws';
 import { KflCompiler } from '../api/kfl.ts';
-import { closeServer, createApiServer, listen, type NodeApi } from '../api/server.ts';
+import { guardHandlers } from '../api/routes.ts';
+import { accessPolicyOf, inClusterEnv, type AccessPolicy } from '../api/origin.ts';
+import { RoleServer, createApiServer, nodeApi, type NodeApi } from '../api/server.ts';
 import { STREAM_STATUS_INTERVAL_MS, type PeerStats } from '../api/stream.ts';
-import {
-  API_VERSION,
-  type CaptureCounters,
-  type EntryView,
-  type Health,
-  type KflInfo,
-  type Params,
-  type StreamMessage,
-} from '../api/types.ts';
+import { API_VERSION, type CaptureCounters, type EntryView, type Health } from '../api/types.ts';
 import { getPath, defaultConfig, parseSize, type ConfigTree } from '../config/load.ts';
 import { tapSettings, type TapSettings } from '../config/tap.ts';
 import type { CaptureSource, Entry } from '../entry/model.ts';
-import { ViewBuilder } from '../entry/view.ts';
+import type { ViewBuilder } from '../entry/view.ts';
+import { buildView } from '../tap/records.ts';
 import { DEFAULT_MAX_BYTES, EntryStore } from '../store/store.ts';
 import { openLiveCapture, type LiveCapture, type LiveCaptureOptions } from '../tap/capture/live.ts';
 import { openCapture } from '../tap/capture/open.ts';
 import type { PacketSink, PacketSource } from '../tap/capture/types.ts';
-import { buildCatalogue, dissectors } from '../tap/dissectors/registry.ts';
+import { dissectors } from '../tap/dissectors/registry.ts';
 import { enabledDissectors, pipelineOptions, type PipelineOptions } from '../tap/options.ts';
 import { Pipeline } from '../tap/pipeline.ts';
 import { pump } from '../tap/run.ts';
@@ -39,8 +33,18 @@ import { addSummary, emptySummary, type PipelineSummary } from '../tap/summary.t
 import { KsError } from '../util/errors.ts';
 import { version } from '../util/version.ts';
 import { Broadcaster, type Subscription } from './broadcast.ts';
-import { HeldEntries, type HoldHooks } from './hold.ts';
-import { workerRoute } from './routes.ts';
+import type { HoldHooks } from './hold.ts';
+import {
+  Ingest,
+  hookStage,
+  publishStage,
+  storeStage,
+  targetStage,
+  type IngestStage,
+  type StoreStage,
+  type TargetStage,
+} from './ingest.ts';
+import { workerHandlers } from './routes.ts';
 
 /** How often live pipelines get a wall-clock tick (idle flows are flushed without packets). */
 export const WORKER_TICK_MS = 1000;
@@ -110,6 +114,8 @@ export interface WorkerOptions {
   node?: string;
   /** The resolved config (dissectors, port mapping, limits, macros, dbMaxSize); default: defaults. */
   config?: ConfigTree;
+  /** Hosts and proxies the gate accepts (default: `accessPolicyOf(config)`, src/api/origin.ts). */
+  access?: AccessPolicy;
   /** Store directory; default: a fresh temporary directory removed on close. */
   storeDir?: string;
   /** Store size before FIFO eviction (default `tap.capture.dbMaxSize`). */
@@ -248,7 +254,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     DEFAULT_MAX_BYTES;
   let store: EntryStore;
   try {
-    store = await EntryStore.open(dir, { maxBytes });
+    store = await EntryStore.open(dir, { maxBytes, log: (l) => opts.log?.(`worker: ${l}`) });
   } catch (err) {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     throw err;
@@ -263,12 +269,13 @@ class WorkerImpl implements Worker {
   private readonly broadcast: Broadcaster;
   private readonly startedAt = Date.now() * 1000;
   private nextId: number;
-  private stored = 0;
-  private matchedPairs = 0;
   private streamDropped = 0;
-  private hookErrors = 0;
-  private targetDropped = 0;
-  private readonly held: HeldEntries | undefined;
+  /** The entry path: an ordered list of stages (ingestStages), each counted. */
+  private readonly ingestPath: Ingest;
+  private readonly target: TargetStage | undefined;
+  private readonly storing: StoreStage;
+  /** The store stage's live counters (its `passed`: entries stored). */
+  private readonly storeTally: Readonly<{ passed: number }>;
   private readonly problems: string[] = [];
   private readonly sources: WorkerSource[] = [];
   private readonly active = new Set<WorkerPipeline>();
@@ -278,8 +285,13 @@ class WorkerImpl implements Worker {
   /** File sources run one after another on this chain. */
   private fileChain: Promise<void> = Promise.resolve();
   private readonly running = new Set<Promise<void>>();
-  private server: Server | undefined;
-  private wss: WebSocketServer | undefined;
+  private readonly server = new RoleServer('worker', () =>
+    createApiServer(
+      this.api,
+      this.opts.access ??
+        accessPolicyOf(this.opts.config ?? defaultConfig(), { inCluster: inClusterEnv() }),
+    ),
+  );
   private readonly statusTimer: NodeJS.Timeout;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastRate = { at: Date.now(), stored: 0, perSec: 0 };
@@ -294,15 +306,9 @@ class WorkerImpl implements Worker {
     compiler: KflCompiler,
     private readonly tempDir: string | undefined,
   ) {
-    this.view = new ViewBuilder(buildCatalogue(enabledDissectors(this.settings)));
+    this.view = buildView(enabledDissectors(this.settings));
     this.nextId = Math.floor(store.newestId) + 1;
-    const hello = (kfl: KflInfo): StreamMessage => ({
-      type: 'hello',
-      kfl,
-      role: 'worker',
-      version: version(),
-    });
-    this.broadcast = new Broadcaster(compiler, this.view, hello, (n) => (this.streamDropped += n));
+    this.broadcast = new Broadcaster(compiler, this.view, (n) => (this.streamDropped += n));
     const ctx = {
       node,
       store,
@@ -310,22 +316,30 @@ class WorkerImpl implements Worker {
       view: this.view,
       health: () => this.health(),
     };
-    this.api = {
-      call: (path: string, params: Params) =>
-        this.closing
-          ? Promise.reject(new KsError('KS_ERR_UNAVAILABLE', `worker ${node} is shutting down`))
-          : workerRoute(ctx, path, params),
-      stream: (ws: WebSocket, params: Params) => this.broadcast.accept(ws, params),
-    };
-    const filter = opts.filter;
-    if (filter && opts.hold) {
-      this.held = new HeldEntries(
-        { keep: filter, ...opts.hold },
+    this.api = nodeApi({
+      role: 'worker',
+      handlers: guardHandlers(workerHandlers(ctx), () => {
+        if (this.closing)
+          throw new KsError('KS_ERR_UNAVAILABLE', `worker ${node} is shutting down`);
+      }),
+      stream: this.broadcast,
+    });
+    if (opts.filter) {
+      this.target = targetStage({
+        keep: opts.filter,
+        ...(opts.hold && { hold: opts.hold }),
         // Numbered as it is stored: entries that came meanwhile were stored first.
-        (e) => this.admit({ ...e, id: this.takeId() }),
-        () => this.targetDropped++,
-      );
+        renumber: (e) => ({ ...e, id: this.takeId() }),
+      });
     }
+    this.storing = storeStage(
+      (e) => this.store.append(e),
+      (id) => {
+        if (id >= this.nextId) this.nextId = id + 1;
+      },
+    );
+    this.ingestPath = new Ingest(this.ingestStages());
+    this.storeTally = this.ingestPath.tally('store')!;
     this.statusTimer = setInterval(() => this.status(), STREAM_STATUS_INTERVAL_MS);
     this.statusTimer.unref();
     for (const s of opts.sources ?? []) void this.addSource(s);
@@ -334,55 +348,34 @@ class WorkerImpl implements Worker {
 
   // ---------------------------------------------------------------- ingest
 
+  /**
+   * The entry path, in order. Each stage passes an entry on, drops it or holds it (and says what
+   * a throw means); the runner (Ingest) counts each one. A new step is one more object here.
+   */
+  private ingestStages(): IngestStage[] {
+    const { enrich, redact } = this.opts;
+    return [
+      // Pod targeting first: nothing else is spent on entries this node does not keep.
+      ...(this.target ? [this.target] : []),
+      // Identity is best-effort: an entry whose enrichment failed is still stored.
+      ...(enrich ? [hookStage('enrich', enrich, 'keep')] : []),
+      // Never store what could not be redacted.
+      ...(redact ? [hookStage('redact', redact, 'drop')] : []),
+      this.storing,
+      publishStage((e) => this.broadcast.publish(e)),
+    ];
+  }
+
   private takeId = (): number => this.nextId++;
+
+  private get stored(): number {
+    return this.storeTally.passed;
+  }
 
   private accept = (e: Entry): void => {
     if (this.closed) return;
-    if (this.opts.filter) {
-      let keep = true;
-      try {
-        keep = this.opts.filter(e);
-      } catch {
-        this.hookErrors++;
-      }
-      if (!keep) {
-        if (!this.held?.offer(e)) this.targetDropped++;
-        return;
-      }
-    }
-    this.admit(e);
+    this.ingestPath.push(e);
   };
-
-  /** Ingest after targeting: enrich, redact, store, publish. */
-  private admit(e: Entry): void {
-    if (this.opts.enrich) {
-      try {
-        this.opts.enrich(e);
-      } catch {
-        this.hookErrors++;
-      }
-    }
-    if (this.opts.redact) {
-      try {
-        this.opts.redact(e);
-      } catch {
-        // Never store what could not be redacted.
-        this.hookErrors++;
-        return;
-      }
-    }
-    const id = this.store.append(e);
-    if (id === 0) return;
-    if (id !== e.id) e.id = id;
-    if (id >= this.nextId) this.nextId = id + 1;
-    this.stored++;
-    // A matched pair: a request with its response (not a lone request, a message, an L4 record).
-    const r = e.record;
-    if ('response' in r && r.response !== undefined && 'request' in r && r.request !== undefined) {
-      this.matchedPairs++;
-    }
-    this.broadcast.publish(e);
-  }
 
   ingest(e: Entry): number {
     const before = this.stored;
@@ -506,13 +499,15 @@ class WorkerImpl implements Worker {
       ifDroppedPackets: ifDropped,
       processedBytes: total.bytes,
       liveTcpStreams: live,
-      matchedPairs: this.matchedPairs,
+      matchedPairs: this.storing.matchedPairs(),
       entries: this.stored,
       limitsHit: total.limitsHit,
       storeDropped: this.closed ? 0 : this.store.stats().droppedEntries,
+      storeLost: this.closed ? 0 : this.store.stats().lostEntries,
       streamDropped: this.streamDropped,
-      ...(this.opts.filter && { targetDropped: this.targetDropped }),
-      ...(this.held && this.heldCounters()),
+      ...(this.target && { targetDropped: this.ingestPath.tally('target')!.dropped }),
+      ...this.heldCounters(),
+      ingest: this.ingestPath.counters(),
     };
   }
 
@@ -520,7 +515,8 @@ class WorkerImpl implements Worker {
     CaptureCounters,
     'targetHeld' | 'targetHeldKept' | 'targetHeldExpired'
   > {
-    const h = this.held!.stats();
+    const h = this.target?.holdStats();
+    if (!h) return {};
     return {
       targetHeld: h.waiting,
       targetHeldKept: h.released,
@@ -530,7 +526,12 @@ class WorkerImpl implements Worker {
 
   health(): Health {
     const problems = [...this.problems];
-    if (this.hookErrors > 0) problems.push(`enrich/redact hooks failed ${this.hookErrors} times`);
+    for (const s of this.ingestPath.stages) {
+      const n = this.ingestPath.tally(s.name)!.errors;
+      if (n === 0) continue;
+      const then = s.onError === 'keep' ? 'kept' : 'dropped';
+      problems.push(`ingest stage ${s.name} failed ${n} times (the entries were ${then})`);
+    }
     const h: Health = {
       role: 'worker',
       version: version(),
@@ -551,11 +552,7 @@ class WorkerImpl implements Worker {
   // ---------------------------------------------------------------- serving
 
   async listen(port = 0, host?: string): Promise<number> {
-    if (this.server) throw new Error('worker is already listening');
-    const { server, wss } = createApiServer(this.api);
-    this.server = server;
-    this.wss = wss;
-    return listen(server, port, host);
+    return this.server.listen(port, host);
   }
 
   async close(): Promise<void> {
@@ -563,7 +560,7 @@ class WorkerImpl implements Worker {
     this.closing = true;
     clearInterval(this.statusTimer);
     if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.server) await closeServer(this.server, this.wss);
+    await this.server.close();
     this.broadcast.closeAll();
     await Promise.all(this.sources.map(async (s) => s.stop?.())).catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -572,7 +569,7 @@ class WorkerImpl implements Worker {
       new Promise<void>((r) => (timer = setTimeout(r, WORKER_STOP_GRACE_MS))),
     ]);
     clearTimeout(timer);
-    this.held?.close(); // a last decision for what still waits, while the store is open
+    this.ingestPath.close(); // a last decision for what still waits, while the store is open
     this.closed = true;
     await this.store.close();
     if (this.tempDir) rmSync(this.tempDir, { recursive: true, force: true });
