@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds dist/kubeshark: one self-contained executable, offline.
- * esbuild bundles everything into one CommonJS file → Node's single executable application
- * (SEA) blob with a code cache → injected with postject into a stripped copy of this node binary.
+ * esbuild bundles everything into one CommonJS file (scripts/bundle.mjs) → Node's single
+ * executable application (SEA) blob with a code cache → injected with postject into a stripped
+ * copy of this node binary.
  * (pkg and its forks download base binaries, which cannot work offline; SEA replaces them.)
  *
  * Two kinds of SEA assets ride along:
@@ -13,38 +14,23 @@
  *   scripts/build-front.mjs when present) and `front/manifest.json`, the JSON list of those
  *   paths: the front server serves exactly these keys.
  */
-import { build } from 'esbuild';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   rmSync,
   writeFileSync,
   chmodSync,
   statSync,
 } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { bundleCli, gitCommit, version } from './bundle.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-// KUBESHARK_COMMIT: for builds without a git checkout (the Dockerfile's build stage).
-let commit = process.env.KUBESHARK_COMMIT || 'unknown';
-try {
-  if (!process.env.KUBESHARK_COMMIT) {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .toString()
-      .trim();
-  }
-} catch {
-  // not a git checkout
-}
+const commit = gitCommit();
 
 const t0 = Date.now();
 mkdirSync(dist, { recursive: true });
@@ -61,61 +47,12 @@ if (existsSync(frontScript)) {
   console.error('note: scripts/build-front.mjs not found; the dashboard is not embedded');
 }
 
-const bundle = join(dist, 'kubeshark.cjs');
-const uiBundle = join(dist, 'ui.mjs');
-const mainBuild = build({
-  entryPoints: [join(root, 'bin/kubeshark.ts')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
+// The CLI and its terminal UI (scripts/bundle.mjs: one esbuild configuration, shared with the
+// tests' bundle).
+const { cli: bundle, ui: uiBundle } = await bundleCli(dist, {
+  commit,
   minify: process.env.KS_NO_MINIFY !== '1',
-  keepNames: false,
-  sourcemap: false,
-  legalComments: 'none',
-  define: {
-    __KUBESHARK_VERSION__: JSON.stringify(pkg.version),
-    __KUBESHARK_COMMIT__: JSON.stringify(commit),
-    // src/cmd/ui-loader.ts: load the UI from this asset instead of the TypeScript sources.
-    __KUBESHARK_UI_ASSET__: JSON.stringify('ui.mjs'),
-    // ws: use the pure-JS paths; the optional native helpers are not bundled.
-    'process.env.WS_NO_BUFFER_UTIL': '"1"',
-    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
-  },
-  alias: {
-    'supports-color': join(root, 'scripts/empty-module.cjs'),
-    encoding: join(root, 'scripts/empty-module.cjs'),
-  },
-  // @datadog/sketches-js requires protobufjs lazily, only for its protobuf (de)serialisation,
-  // which we do not use (sketches travel as JSON); leave that require unresolved.
-  external: ['protobufjs/minimal'],
-  logOverride: { 'empty-import-meta': 'silent' },
-  logLevel: 'warning',
 });
-const uiBuild = build({
-  entryPoints: [join(root, 'src/ui/index.ts')],
-  outfile: uiBundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minify: process.env.KS_NO_MINIFY !== '1',
-  sourcemap: false,
-  legalComments: 'none',
-  define: { 'process.env.NODE_ENV': '"production"' },
-  // Bundled CommonJS dependencies (react, …) call require() for node builtins; an ESM module
-  // loaded from a data: URL has none, so give it one (any absolute path resolves builtins).
-  banner: {
-    js: "import{createRequire as __ksCreateRequire}from'node:module';const require=__ksCreateRequire(process.execPath);",
-  },
-  alias: {
-    // Ink imports it only when DEV=true (React devtools); not shipped.
-    'react-devtools-core': join(root, 'scripts/empty-module.cjs'),
-  },
-  logLevel: 'warning',
-});
-await Promise.all([mainBuild, uiBuild]);
 
 const assets = { 'ui.mjs': uiBundle };
 // The sock_diag addon (src/enrich/sockdiag.ts loads it from this asset), when it could be built.
@@ -174,7 +111,7 @@ rmSync(manifest);
 const mb = (statSync(exe).size / 1e6).toFixed(1);
 const kb = (p) => `${Math.round(statSync(p).size / 1024)} KiB`;
 console.error(
-  `built ${exe} (${mb} MB; cli ${kb(bundle)}, ui ${kb(uiBundle)}, dashboard ${frontFiles.length} files; version ${pkg.version} ${commit}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+  `built ${exe} (${mb} MB; cli ${kb(bundle)}, ui ${kb(uiBundle)}, dashboard ${frontFiles.length} files; version ${version} ${commit}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
 );
 
 /** Files under `dir`, as `/`-separated paths relative to it, sorted. */

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
+import { cli } from './helpers/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
 
 function home(): string {
   return mkdtempSync(join(tmpdir(), 'kscfg-home-'));

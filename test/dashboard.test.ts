@@ -20,6 +20,7 @@ import type {
   WorkersResponse,
 } from '../src/api/types.ts';
 import { fmtCount, fmtDuration } from '../src/front/app/lib/format.ts';
+import { cliFrontDir } from './helpers/cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM)
@@ -66,7 +67,6 @@ interface InPage {
 }
 
 interface Stack {
-  out: string;
   /** test/helpers/dashboard-stack.ts: workers, hub and front, in their own process. */
   child: ChildProcessWithoutNullStreams;
   /** Its answers, one JSON line each. */
@@ -75,15 +75,22 @@ interface Stack {
   browser: Browser;
 }
 let s: Stack | undefined;
+/** The dashboard build this file made (and removes), if it made one. */
+let ownBuild: string | undefined;
 
 before(async () => {
   if (skip) return;
-  const out = mkdtempSync(join(tmpdir(), 'ks-dashboard-'));
-  const built = spawnSync(process.execPath, ['scripts/build-front.mjs', '--out-dir', out], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  assert.equal(built.status, 0, `build-front failed:\n${built.stdout}\n${built.stderr}`);
+  // The dashboard npm test built beside the CLI bundle, else a build of its own.
+  let out = cliFrontDir;
+  if (out === undefined) {
+    out = mkdtempSync(join(tmpdir(), 'ks-dashboard-'));
+    ownBuild = out;
+    const built = spawnSync(process.execPath, ['scripts/build-front.mjs', '--out-dir', out], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    assert.equal(built.status, 0, `build-front failed:\n${built.stdout}\n${built.stderr}`);
+  }
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/helpers/dashboard-stack.ts', out],
@@ -109,7 +116,7 @@ before(async () => {
       '--no-first-run',
     ],
   });
-  s = { out, child, lines, url, browser };
+  s = { child, lines, url, browser };
 });
 
 after(async () => {
@@ -118,7 +125,7 @@ after(async () => {
   const exited = new Promise((r) => s!.child.once('exit', r));
   s.child.stdin.end();
   await exited;
-  rmSync(s.out, { recursive: true, force: true });
+  if (ownBuild !== undefined) rmSync(ownBuild, { recursive: true, force: true });
 });
 
 function stack(): Stack {

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { cli } from './helpers/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
 const demo = join(root, 'demo/shop.pcap');
 
 interface Group {

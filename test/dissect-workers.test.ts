@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { corpus, needsSharedFor } from './helpers/shared.ts';
+import { cli } from './helpers/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
 const captures = [
   join(root, 'demo/shop.pcap'),
   join(root, 'src/tap/dissectors/dns/testdata/udp.pcap'),

@@ -1,6 +1,6 @@
 /**
  * The CLI error contract (CONVENTIONS 10), through the runner in-process and through
- * `node --import tsx bin/kubeshark.ts` as a child process:
+ * the CLI as a child process (test/helpers/cli.ts):
  *  - a truncated capture prints every entry before the damage, then one error line
  *    `kubeshark: … [KS_ERR_CAPTURE_TRUNCATED]`, exit 3;
  *  - empty file → KS_ERR_CAPTURE_EMPTY, text file → KS_ERR_CAPTURE_FORMAT, missing file →
@@ -19,9 +19,9 @@ import { isKsError, type KsError } from '../src/util/errors.ts';
 import { dissectViews, type DissectResult } from './helpers/dissect.ts';
 import { locateIp, parsePcap, serializePcap, type PcapFile } from './helpers/pcap-rewrite.ts';
 import { corpus, needsSharedFor } from './helpers/shared.ts';
+import { cli as cliArgs } from './helpers/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const bin = join(root, 'bin/kubeshark.ts');
 const shopPath = join(root, 'demo/shop.pcap');
 const shop = readFileSync(shopPath);
 const shopFile = parsePcap(shop);
@@ -45,7 +45,7 @@ function cli(
   opts: { input?: Buffer; env?: Record<string, string>; setNode?: boolean } = {},
 ): Promise<Result> {
   const sets = opts.setNode === false ? [] : ['--set', 'node.name=test-node'];
-  return execa(process.execPath, ['--import', 'tsx', bin, ...sets, ...args], {
+  return execa(process.execPath, [...cliArgs, ...sets, ...args], {
     cwd: root,
     env: { ...env, ...opts.env },
     extendEnv: false,

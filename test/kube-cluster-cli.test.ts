@@ -1,5 +1,5 @@
 /**
- * The cluster commands as a user runs them (`kubeshark …` from the sources) against the
+ * The cluster commands as a user runs them (`kubeshark …`, test/helpers/cli.ts) against the
  * simulated API server: `tap --dry-run` lists exactly the targeted pods and deploys nothing;
  * `tap` applies the release and, when its pods never become ready, times out explaining why;
  * `clean` removes it (idempotent); `check`'s exit code follows a missing release and a denied
@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { defaultConfig, setKey } from '../src/config/load.ts';
@@ -25,12 +24,13 @@ import { execa } from 'execa';
 import { findResource, startSimCluster, type SimCluster } from './kube-sim/index.ts';
 import { fakeComponentDeployment, freePort, labelled } from './helpers/fake-release.ts';
 import { FakeTerminal, fakeKeyboard } from './helpers/fake-terminal.ts';
+import { cli, cliCommand } from './helpers/cli.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'kshome-'));
 
 async function ks(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, ['--import', 'tsx', join(root, 'bin/kubeshark.ts'), ...args], {
+  return execa(process.execPath, [...cli, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: home, KUBESHARK_NO_BROWSER: '1', ...env },
     extendEnv: false,
@@ -243,16 +243,9 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'ks-e2e-'));
     const podKubeconfig = join(dir, 'kubeconfig');
     const serverIpFile = join(dir, 'server-ip');
-    // The image runs this very CLI from the sources; pods reach the API through KUBECONFIG.
+    // The image runs this very CLI; pods reach the API through KUBECONFIG.
     const sim = await startSimCluster({
-      images: {
-        'ghcr.io/kubeshark-ts/kubeshark': [
-          process.execPath,
-          '--import',
-          pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href,
-          join(root, 'bin/kubeshark.ts'),
-        ],
-      },
+      images: { 'ghcr.io/kubeshark-ts/kubeshark': cliCommand() },
       podEnv: { KUBECONFIG: podKubeconfig },
     });
     copyFileSync(sim.kubeconfigPath, podKubeconfig);
@@ -305,9 +298,7 @@ test(
     const child = execa(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        join(root, 'bin/kubeshark.ts'),
+        ...cli,
         'tap',
         '-o',
         'jsonl',
@@ -409,9 +400,7 @@ test('proxy: serves the running front on the local port until Ctrl-C', async () 
     const child = execa(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        join(root, 'bin/kubeshark.ts'),
+        ...cli,
         'proxy',
         '--port',
         '0',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { componentSelector, releaseSelector } from '../src/kube/apply.ts';
 import { startSimCluster, type KObj, type SimCluster } from './kube-sim/index.ts';
 import { freePort } from './helpers/free-port.ts';
+import { cliCommand } from './helpers/cli.ts';
 import { fails, ok, root, startMcp, type McpProcess } from './helpers/mcp-kit.ts';
 
 const RELEASE = 'kubeshark';
@@ -37,10 +38,7 @@ function frontPod(name: string): KObj {
           image: 'kubeshark/front:test',
           workingDir: root,
           command: [
-            process.execPath,
-            '--import',
-            'tsx',
-            join(root, 'bin/kubeshark.ts'),
+            ...cliCommand(),
             'tap',
             '--pcap',
             join(root, 'demo/shop.pcap'),

@@ -34,6 +34,7 @@ import {
   type McpProcess,
 } from './helpers/mcp-kit.ts';
 import { corpus, needsShared } from './helpers/shared.ts';
+import { cli } from './helpers/cli.ts';
 
 const FILES = [
   join(root, 'demo/shop.pcap'),
@@ -535,19 +536,11 @@ describe(
 
     test('--allow-destructive with --url is refused', async () => {
       const { spawnSync } = await import('node:child_process');
-      const r = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(root, 'bin/kubeshark.ts'),
-          'mcp',
-          '--url',
-          url,
-          '--allow-destructive',
-        ],
-        { cwd: root, encoding: 'utf8', input: '' },
-      );
+      const r = spawnSync(process.execPath, [...cli, 'mcp', '--url', url, '--allow-destructive'], {
+        cwd: root,
+        encoding: 'utf8',
+        input: '',
+      });
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--allow-destructive needs the cluster/);
     });

@@ -12,9 +12,7 @@ import { execa } from 'execa';
 import { ApiClient } from '../src/api/client.ts';
 import { SHOP } from './helpers/roles-kit.ts';
 import { runRole, type RoleProcess } from './helpers/role-process.ts';
-
-const root = new URL('..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
+import { cli } from './helpers/cli.ts';
 
 test('worker, hub and front as processes: one line each, work together, stop on a signal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'roles-cli-'));

@@ -1,5 +1,5 @@
 /**
- * `kubeshark tap --pcap` end to end, as a user runs it (from the sources): worker + hub + front
+ * `kubeshark tap --pcap` end to end, as a user runs it (test/helpers/cli.ts): worker + hub + front
  * in one process on 127.0.0.1, jsonl on stdout when piped, the dashboard and the API on the
  * printed port, a clean exit on SIGINT/SIGTERM with the temporary store removed.
  */
@@ -22,9 +22,10 @@ import dnsPacket from 'dns-packet';
 import { WebSocket, WebSocketServer } from 'ws';
 import { execa } from 'execa';
 import type { EntriesResponse } from '../src/api/types.ts';
+import { cliCommand } from './helpers/cli.ts';
 import { demo, root, startTap, workerStores } from './helpers/tap-process.ts';
 
-const cli = [process.execPath, '--import', 'tsx', join(root, 'bin/kubeshark.ts')] as const;
+const cli = cliCommand();
 const env = { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'kshome-')) };
 
 async function run(args: string[]) {
@@ -227,27 +228,13 @@ const tcpdump = ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'].some((p) => existsSync
 
 test("tap --local without tcpdump: the capture module's clear error, nothing left behind", async () => {
   const empty = mkdtempSync(join(tmpdir(), 'kspath-'));
-  const r = await execa(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(root, 'bin/kubeshark.ts'),
-      'tap',
-      '--local',
-      '-o',
-      'jsonl',
-      '--port',
-      '0',
-    ],
-    {
-      cwd: root,
-      env: { PATH: empty, HOME: empty, TMPDIR: empty, KUBESHARK_NO_BROWSER: '1' },
-      extendEnv: false,
-      reject: false,
-      timeout: 30_000,
-    },
-  );
+  const r = await execa(cli[0], [...cli.slice(1), 'tap', '--local', '-o', 'jsonl', '--port', '0'], {
+    cwd: root,
+    env: { PATH: empty, HOME: empty, TMPDIR: empty, KUBESHARK_NO_BROWSER: '1' },
+    extendEnv: false,
+    reject: false,
+    timeout: 30_000,
+  });
   assert.equal(r.exitCode, 1);
   assert.match(r.stderr, /tcpdump not found: install it .*\[KS_ERR_CAPTURE_TOOL\]/);
   assert.doesNotMatch(r.stderr, /dashboard at/, 'fails before announcing the dashboard');
@@ -271,10 +258,7 @@ test(
         '--reuid=65534',
         '--regid=65534',
         '--clear-groups',
-        process.execPath,
-        '--import',
-        'tsx',
-        join(root, 'bin/kubeshark.ts'),
+        ...cli,
         'tap',
         '--local',
         '-o',

@@ -4,11 +4,11 @@
  * call helpers.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { cli } from './cli.ts';
 import { shared } from './shared.ts';
 
 export const root = new URL('../..', import.meta.url).pathname;
@@ -68,7 +68,7 @@ export async function startMcp(
   let err = '';
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', join(root, 'bin/kubeshark.ts'), 'mcp', ...args],
+    args: [...cli, 'mcp', ...args],
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? root, ...env },
     stderr: 'pipe',

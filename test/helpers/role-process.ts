@@ -1,14 +1,11 @@
 /**
- * Runs one role (`kubeshark worker|hub|front …`) from the sources as a process and waits for
+ * Runs one role (`kubeshark worker|hub|front …`) as a process (test/helpers/cli.ts) and waits for
  * the one line it prints when it listens. Used by test/roles-cli.test.ts and
  * test/kube-roles.test.ts.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-
-const root = new URL('../..', import.meta.url).pathname;
-const cli = ['--import', 'tsx', join(root, 'bin/kubeshark.ts')];
+import { cli } from './cli.ts';
 
 export interface RoleProcess {
   proc: ResultPromise;

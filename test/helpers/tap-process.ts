@@ -1,5 +1,5 @@
 /**
- * Runs `kubeshark tap …` as a child process (from sources with tsx, or the built executable),
+ * Runs `kubeshark tap …` as a child process (test/helpers/cli.ts, or the built executable),
  * with a private TMPDIR and HOME, and reads what it prints: the dashboard URL on stderr, jsonl
  * on stdout. Used by test/tap.test.ts and test/binary.test.ts.
  */
@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cli } from './cli.ts';
 
 export const root = new URL('../..', import.meta.url).pathname;
 export const demo = join(root, 'demo/shop.pcap');
@@ -28,7 +29,7 @@ export interface TapProcess {
   kill(): void;
 }
 
-/** `exe`: the built executable; default: `node --import tsx bin/kubeshark.ts`. */
+/** `exe`: the built executable; default: the CLI of test/helpers/cli.ts. */
 export function startTap(args: string[], opts: { exe?: string } = {}): TapProcess {
   const tmp = mkdtempSync(join(tmpdir(), 'kstap-'));
   const env = {
@@ -38,9 +39,7 @@ export function startTap(args: string[], opts: { exe?: string } = {}): TapProces
     // Never a browser from tests (also: stdout is not a terminal).
     KUBESHARK_NO_BROWSER: '1',
   };
-  const [cmd, argv] = opts.exe
-    ? [opts.exe, args]
-    : [process.execPath, ['--import', 'tsx', join(root, 'bin/kubeshark.ts'), ...args]];
+  const [cmd, argv] = opts.exe ? [opts.exe, args] : [process.execPath, [...cli, ...args]];
   const child = spawn(cmd, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
