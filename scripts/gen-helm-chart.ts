@@ -33,6 +33,8 @@ const markerSource: ValueSource = {
   str: M.str,
   int: (k) => M.int(k) as unknown as number,
   present: () => true,
+  // Guarded objects are all built; their templates get `{{- if }}` (GUARDED_KINDS).
+  enabled: () => true,
   map: (k) => M.map(k) as unknown as Record<string, string>,
   tolerations: (k) => M.tol(k) as unknown as [],
   merged: (fixed, k) => ({ ...fixed, [M.merge(k)]: 'x' }),
@@ -45,6 +47,11 @@ const markerSource: ValueSource = {
 const OPTIONAL: Record<string, string> = {
   annotations: 'tap.annotations',
   nodeSelector: 'tap.nodeSelector',
+};
+
+/** Kinds whose objects exist only when a boolean value is on: the whole template is guarded. */
+const GUARDED_KINDS: Record<string, string> = {
+  NetworkPolicy: 'tap.networkPolicy.enabled',
 };
 
 const ANY_MARKER = /__KS_(S|I|TAG)_?([A-Za-z0-9.]*?)__/g;
@@ -150,7 +157,9 @@ export function generateChart(): Map<string, string> {
   files.set('values.yaml', HEADER + stringify(defaultConfig()));
   const objects = chartObjects(buildObjects(markerSource));
   objects.forEach((o, i) => {
-    const text = stringify(o, { lineWidth: 0 }).split('\n').map(templateLine).join('\n');
+    let text = stringify(o, { lineWidth: 0 }).split('\n').map(templateLine).join('\n');
+    const guard = GUARDED_KINDS[o.kind!];
+    if (guard) text = `{{- if .Values.${guard} }}\n${text.replace(/\n$/, '')}\n{{- end }}\n`;
     const name = `${String(i).padStart(2, '0')}-${templateName(o)}`;
     files.set(`templates/${name}`, HEADER + text);
   });

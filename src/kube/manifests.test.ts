@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Container, V1DaemonSet, V1Deployment, V1PodSpec } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1DaemonSet,
+  V1Deployment,
+  V1NetworkPolicy,
+  V1PodSpec,
+} from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { defaultConfig, loadConfig, type ConfigTree } from '../config/load.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, releaseObjects, type K8sObject } from './manifests.ts';
@@ -44,6 +50,9 @@ test('objects in apply order, every one labelled with the release', () => {
       'Deployment',
       'Service',
       'DaemonSet',
+      'NetworkPolicy',
+      'NetworkPolicy',
+      'NetworkPolicy',
     ],
   );
   for (const o of objs) {
@@ -114,9 +123,57 @@ test('worker: hostNetwork, capabilities exactly NET_RAW+NET_ADMIN (+SETUID/SETGI
     c.ports!.map((p) => p.containerPort),
     [48999, 49100],
   );
-  // Only the worker is privileged in any way.
-  for (const comp of ['hub', 'front'])
-    assert.equal(container(byKind(objs, 'Deployment', comp)).securityContext, undefined);
+  // Only the worker is privileged in any way; it keeps the runtime's seccomp filter.
+  assert.deepEqual(podSpec(byKind(objs, 'DaemonSet', 'worker')).securityContext, {
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  for (const comp of ['hub', 'front']) {
+    const d = byKind(objs, 'Deployment', comp);
+    const sc = container(d).securityContext!;
+    assert.deepEqual(sc.capabilities, { drop: ['ALL'] }, comp);
+    assert.equal(sc.allowPrivilegeEscalation, false, comp);
+    assert.equal(sc.readOnlyRootFilesystem, true, comp);
+    const pod = podSpec(d).securityContext!;
+    assert.equal(pod.runAsNonRoot, true, comp);
+    assert.ok((pod.runAsUser ?? 0) > 0, comp);
+    assert.deepEqual(pod.seccompProfile, { type: 'RuntimeDefault' }, comp);
+    // The only writable place is an emptyDir at /tmp, also HOME.
+    assert.ok(container(d).volumeMounts!.some((m) => m.mountPath === '/tmp' && !m.readOnly));
+    const tmp = container(d).volumeMounts!.find((m) => m.mountPath === '/tmp')!.name;
+    assert.deepEqual(podSpec(d).volumes!.find((v) => v.name === tmp)!.emptyDir, {});
+    assert.equal(container(d).env!.find((e) => e.name === 'HOME')?.value, '/tmp');
+  }
+});
+
+test('NetworkPolicies: only the front reaches the hub, only the hub the workers API; switchable', () => {
+  const objs = releaseObjects(cfgWith(['tap.release.name=rel']), { version: V });
+  const pol = (comp: string) => {
+    const p = objs.find(
+      (o) =>
+        o.kind === 'NetworkPolicy' && o.metadata!.labels!['app.kubernetes.io/component'] === comp,
+    ) as V1NetworkPolicy | undefined;
+    assert.ok(p, comp);
+    assert.deepEqual(p.spec!.policyTypes, ['Ingress']);
+    assert.equal(p.spec!.podSelector!.matchLabels!['app.kubernetes.io/component'], comp);
+    // As the API spells it (`from`), whatever the client library's type calls it.
+    return JSON.parse(JSON.stringify(p.spec!.ingress)) as {
+      from?: { podSelector: { matchLabels: Record<string, string> } }[];
+      ports: { port: number; protocol: string }[];
+    }[];
+  };
+  const fromComp = (r: { from?: { podSelector: { matchLabels: Record<string, string> } }[] }) =>
+    r.from?.map((f) => f.podSelector.matchLabels['app.kubernetes.io/component']);
+  assert.deepEqual(pol('front'), [{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+  const hub = pol('hub');
+  assert.equal(hub.length, 1);
+  assert.deepEqual(fromComp(hub[0]!), ['front']);
+  assert.deepEqual(hub[0]!.ports, [{ protocol: 'TCP', port: 8898 }]);
+  const worker = pol('worker');
+  assert.deepEqual(fromComp(worker[0]!), ['hub']);
+  assert.deepEqual(worker[0]!.ports, [{ protocol: 'TCP', port: 48999 }]);
+  assert.deepEqual(worker[1], { ports: [{ protocol: 'TCP', port: 49100 }] });
+  const off = releaseObjects(cfgWith(['tap.networkPolicy.enabled=false']), { version: V });
+  assert.equal(off.filter((o) => o.kind === 'NetworkPolicy').length, 0);
 });
 
 test('images, args, probes and resources come from the config', () => {

@@ -12,6 +12,9 @@ import type {
   V1DaemonSet,
   V1Deployment,
   V1Namespace,
+  V1NetworkPolicy,
+  V1PodSecurityContext,
+  V1SecurityContext,
   V1Probe,
   V1ResourceRequirements,
   V1Service,
@@ -32,7 +35,8 @@ export type K8sObject =
   | V1ConfigMap
   | V1Deployment
   | V1DaemonSet
-  | V1Service;
+  | V1Service
+  | V1NetworkPolicy;
 
 /** Label every object carries; `clean` selects on it together with the instance label. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -71,6 +75,29 @@ export const CLUSTER_ROLE_RULES = [
 export const WORKER_CAPABILITIES = ['NET_RAW', 'NET_ADMIN', 'SETUID', 'SETGID', 'KILL'] as const;
 
 /**
+ * The hub and the front run as this unprivileged user (the image's `nobody`-like id, no entry in
+ * /etc/passwd needed), with a read-only root filesystem: their only writable place is an emptyDir
+ * at /tmp (MCP downloads, Node's temporary files), which is also their HOME.
+ */
+export const NON_ROOT_UID = 65532;
+
+/** Pod-level hardening of the hub and the front. */
+export const NON_ROOT_POD_SECURITY: V1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: NON_ROOT_UID,
+  runAsGroup: NON_ROOT_UID,
+  fsGroup: NON_ROOT_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** Container-level hardening of the hub and the front. */
+export const NON_ROOT_CONTAINER_SECURITY: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+/**
  * Where the builder gets values. The real source reads the config; the chart generator's source
  * returns markers that become template expressions. Keys are config keys (`tap.…`).
  */
@@ -80,6 +107,8 @@ export interface ValueSource {
   int(key: string): number;
   /** Whether a list/map key is non-empty: guards optional fields. */
   present(key: string): boolean;
+  /** A boolean key guarding whole objects (the chart wraps them in `{{- if }}`). */
+  enabled(key: string): boolean;
   /** A map<string,string> value used whole (nodeSelector, annotations). */
   map(key: string): Record<string, string>;
   /** Tolerations built from a list of taint keys. */
@@ -114,6 +143,7 @@ export function configSource(config: ConfigTree, version: string): ValueSource {
       if (Array.isArray(v)) return v.length > 0;
       return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
     },
+    enabled: (key) => get(key) === true,
     map: (key) => ({ ...(get(key) as Record<string, string>) }),
     tolerations: (key) =>
       (get(key) as string[]).map((k) => ({ key: k, operator: 'Exists' }) as V1Toleration),
@@ -223,8 +253,16 @@ export function buildObjects(v: ValueSource): K8sObject[] {
         metadata: { labels: labels(component), annotations: templateAnnotations },
         spec: {
           serviceAccountName: name,
-          containers: [c],
-          volumes,
+          securityContext: NON_ROOT_POD_SECURITY,
+          containers: [
+            {
+              ...c,
+              env: [...(c.env ?? []), { name: 'HOME', value: '/tmp' }],
+              securityContext: NON_ROOT_CONTAINER_SECURITY,
+              volumeMounts: [...(c.volumeMounts ?? []), { name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [...volumes, { name: 'tmp', emptyDir: {} }],
           ...podSpecExtras(tolKey),
         },
       },
@@ -274,6 +312,38 @@ export function buildObjects(v: ValueSource): K8sObject[] {
     capabilities: { drop: ['ALL'], add: [...WORKER_CAPABILITIES] },
   };
 
+  /**
+   * Who may connect to whom. The front is the entry point (an ingress, a port-forward); the hub
+   * takes connections from the front only; the workers' API from the hub only, their metrics
+   * port from anywhere (counters, no traffic). Port-forwards enter the pod itself and are not
+   * subject to these. Most CNIs do not apply NetworkPolicies to hostNetwork pods (the workers):
+   * there the hub–worker authentication is what keeps others out.
+   */
+  const podsOf = (c: Component) => ({ podSelector: { matchLabels: selector(c) } });
+  // Rules as the API spells them (`from`; the client library's type calls it `_from`).
+  type Rule = { from?: ReturnType<typeof podsOf>[]; ports: { protocol: string; port: number }[] };
+  const policy = (component: Component, rules: Rule[]): V1NetworkPolicy => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(`${name}-${component}`, component),
+    spec: {
+      ...podsOf(component),
+      policyTypes: ['Ingress'],
+      ingress: rules as NonNullable<V1NetworkPolicy['spec']>['ingress'],
+    },
+  });
+  const tcp = (key: string) => ({ protocol: 'TCP', port: v.int(key) });
+  const policies: V1NetworkPolicy[] = v.enabled('tap.networkPolicy.enabled')
+    ? [
+        policy('front', [{ ports: [tcp(frontPortKey)] }]),
+        policy('hub', [{ from: [podsOf('front')], ports: [tcp(hubPortKey)] }]),
+        policy('worker', [
+          { from: [podsOf('hub')], ports: [tcp(workerPortKey)] },
+          { ports: [tcp('tap.metrics.port')] },
+        ]),
+      ]
+    : [];
+
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: meta(ns, undefined, false) },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name) },
@@ -318,6 +388,8 @@ export function buildObjects(v: ValueSource): K8sObject[] {
           metadata: { labels: labels('worker'), annotations: templateAnnotations },
           spec: {
             serviceAccountName: name,
+            // The capture needs root with the capabilities above; the syscalls stay filtered.
+            securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
             hostNetwork: true,
             dnsPolicy: 'ClusterFirstWithHostNet',
             containers: [worker],
@@ -327,5 +399,6 @@ export function buildObjects(v: ValueSource): K8sObject[] {
         },
       },
     },
+    ...policies,
   ];
 }

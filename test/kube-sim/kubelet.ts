@@ -544,13 +544,19 @@ export class ProcessKubelet implements PodRuntime {
 
   // ---- containers ----
 
-  /** The container's argv (Kubernetes command/args over the image's ENTRYPOINT/CMD), or a pull failure. */
-  private argvOf(c: ContainerSpec): string[] | 'idle' | 'pull-failed' {
-    if (c.command && c.command.length > 0) return [...c.command, ...(c.args ?? [])];
+  /**
+   * The container's argv (Kubernetes command/args over the image's ENTRYPOINT/CMD), or a pull
+   * failure. `fromImage`: how many leading words are the image's own entrypoint, which lives in
+   * the image's filesystem and is never subject to the pod's volume mounts.
+   */
+  private argvOf(c: ContainerSpec): { argv: string[]; fromImage: number } | 'idle' | 'pull-failed' {
+    if (c.command && c.command.length > 0) {
+      return { argv: [...c.command, ...(c.args ?? [])], fromImage: 0 };
+    }
     if (this.opts.images === undefined) return 'idle';
     const entry = this.opts.images[imageRepository(c.image ?? '')];
     if (!entry) return 'pull-failed';
-    return [...entry, ...(c.args ?? [])];
+    return { argv: [...entry, ...(c.args ?? [])], fromImage: entry.length };
   }
 
   /** Container env as the kubelet builds it; a string is a CreateContainerConfigError. */
@@ -660,11 +666,13 @@ export class ProcessKubelet implements PodRuntime {
       return;
     }
     const maps = st.volumes.mappings(c.spec.volumeMounts ?? []);
-    const argv = argv0.map((a) =>
-      rewriteMountPaths(
-        expandVars(a, (n) => env[n]),
-        maps,
-      ),
+    const argv = argv0.argv.map((a, i) =>
+      i < argv0.fromImage
+        ? a
+        : rewriteMountPaths(
+            expandVars(a, (n) => env[n]),
+            maps,
+          ),
     );
     const full = st.managedHosts ? isolated(st.hostsPath, st.hostname, argv) : argv;
     let cwd = c.spec.workingDir ? rewriteMountPaths(c.spec.workingDir, maps) : undefined;

@@ -65,6 +65,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   def('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
   def('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
   def('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
+  def('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, ['netpol']),
   {
     ...def(
       'authorization.k8s.io',
