@@ -29,6 +29,29 @@ import { expandMacros } from './macros.ts';
 import { Re2Error, translateRe2 } from './re2.ts';
 import { closest, missingFamilyReason, type Candidate } from './suggest.ts';
 
+/**
+ * The longest filter compiled (UTF-16 units). Compile cost grows with the text (and a few steps,
+ * such as "did you mean", with its names), so a longer one is refused before it is read: a
+ * 1 MB filter sent to the API once held the process for 17 s. Hand-written filters stay far
+ * below this; a list of values belongs in `in [...]`, which is still short.
+ */
+export const MAX_FILTER_LENGTH = 16 * 1024;
+
+/** The start of a filter refused for its length, shown instead of all of it. */
+const TOO_LONG_SHOWN = 60;
+
+function refuseTooLong(source: string): void {
+  if (source.length <= MAX_FILTER_LENGTH) return;
+  throw new KflError({
+    code: 'KS_ERR_KFL_TOO_LONG',
+    summary: `filter of ${source.length} characters is longer than the limit of ${MAX_FILTER_LENGTH} (MAX_FILTER_LENGTH)`,
+    // Only its start, so the error (and its caret line) stays small.
+    source: `${source.slice(0, TOO_LONG_SHOWN).split(/\r?\n/)[0]}…`,
+    offset: 0,
+    length: 0,
+  });
+}
+
 export interface CompileOptions {
   /** The KFL field catalogue (`buildCatalogue()`): names, types, getters. */
   catalogue: readonly FieldDef[];
@@ -72,6 +95,7 @@ export interface CompiledFilter {
 
 /** Compiles a KFL filter. Throws KflError (with line:column and `caret()`) when it is invalid. */
 export function compileKfl(source: string, opts: CompileOptions): CompiledFilter {
+  refuseTooLong(source);
   const kenv = kflEnvironment(opts.catalogue);
   const lexed = lex(source);
   if (lexed.toks.length === 0) return matchAll(source);
@@ -106,6 +130,7 @@ export function compileKfl(source: string, opts: CompileOptions): CompiledFilter
 
 /** Translates older (KFL1) syntax only: for showing what a filter means in KFL2. */
 export function translateToKfl2(source: string): { kfl2: string; notes: string[] } {
+  refuseTooLong(source);
   const lexed = lex(source);
   const k1 = translateKfl1(lexed.toks, source);
   return { kfl2: render(k1.toks).trim(), notes: k1.notes };
@@ -181,10 +206,21 @@ function compileTokens(
     description: 'the time the filter was compiled',
   });
 
+  // The parser and checker recurse: a filter nested thousands deep (`!!!…!http`, `1 + 1 + …`)
+  // runs out of stack there. That is a syntax error like any other, not a crash.
+  const tooDeep = (cause: unknown): KflError =>
+    errorAt(
+      'KS_ERR_KFL_SYNTAX',
+      'syntax error: the filter nests too deeply',
+      { start: 0, end: cel.length },
+      undefined,
+      cause,
+    );
   let parsed: ReturnType<Environment['parse']>;
   try {
     parsed = env.parse(cel);
   } catch (e) {
+    if (e instanceof RangeError) throw tooDeep(e);
     if (e instanceof ParseError) {
       throw errorAt(
         'KS_ERR_KFL_SYNTAX',
@@ -196,9 +232,16 @@ function compileTokens(
     }
     throw e;
   }
-  const checked = parsed.check();
+  let checked: ReturnType<typeof parsed.check>;
+  try {
+    checked = parsed.check();
+  } catch (e) {
+    if (e instanceof RangeError) throw tooDeep(e);
+    throw e;
+  }
   if (!checked.valid) {
     const e = checked.error!;
+    if (/Maximum call stack size exceeded/.test(e.message)) throw tooDeep(e);
     if (e instanceof CelTypeError && e.code === 'unknown_variable') {
       throw unknownName(e, placed, kenv, errorAt, source);
     }
@@ -263,11 +306,12 @@ function resolveNames(
         length: t.end - t.start,
       });
     }
-    // Longest declared name along the chain `a.b.c`.
+    // Longest declared name along the chain `a.b.c` (no longer than the longest declared one:
+    // a chain of thousands of names is not tried at every length).
     const chain = chainAt(toks, i);
     let binding: FieldBinding | undefined;
     let last = i;
-    for (let n = chain.length; n >= 1; n--) {
+    for (let n = Math.min(chain.length, kenv.maxNameParts); n >= 1; n--) {
       const end = chain[n - 1]!;
       // A name followed by `(` is a method call, not part of the field name.
       if (n > 1 && isOp(toks[end + 1], '(')) continue;

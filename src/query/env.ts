@@ -130,6 +130,8 @@ export interface KflEnvironment {
   env: Environment;
   byName: ReadonlyMap<string, FieldBinding>;
   byId: ReadonlyMap<string, FieldBinding>;
+  /** Names in the longest dotted field name (`src.pod.name`: 3). */
+  maxNameParts: number;
 }
 
 const cache = new WeakMap<readonly FieldDef[], KflEnvironment>();
@@ -185,7 +187,8 @@ export function kflEnvironment(catalogue: readonly FieldDef[]): KflEnvironment {
   const re2Match = (s: string, pattern: string): boolean => re2RegExp(pattern).test(s);
   env.registerFunction(`string.${MATCHES_FN}(string): bool`, re2Match);
   env.registerFunction(`${MATCHES_FN}(string, string): bool`, re2Match);
-  const result: KflEnvironment = { env, byName, byId };
+  const maxNameParts = Math.max(1, ...catalogue.map((d) => d.name.split('.').length));
+  const result: KflEnvironment = { env, byName, byId, maxNameParts };
   cache.set(catalogue, result);
   return result;
 }

@@ -45,6 +45,9 @@ export const KFL1_NAMES: Readonly<Record<string, string>> = {
   postgres: 'postgresql',
 };
 
+/** Names in the longest KFL1 dotted name (`request.body.size`). */
+const KFL1_MAX_PARTS = Math.max(...Object.keys(KFL1_NAMES).map((n) => n.split('.').length));
+
 const LATENCY = 'response.latency';
 const COMPARE = ['==', '!=', '<', '<=', '>', '>='];
 /** Duration units (Go's time.ParseDuration) in microseconds. */
@@ -171,7 +174,7 @@ export function translateKfl1(input: readonly Tok[], source: string): Kfl1Result
     const chain = chainAt(input, i);
     // Longest KFL1 dotted prefix of the chain.
     let hit: { name: string; last: number } | undefined;
-    for (let n = chain.length; n >= 1; n--) {
+    for (let n = Math.min(chain.length, KFL1_MAX_PARTS); n >= 1; n--) {
       const name = chainName(input, chain.slice(0, n));
       if (KFL1_NAMES[name] !== undefined && (n > 1 || name === 'postgres')) {
         hit = { name, last: chain[n - 1]! };
@@ -349,8 +352,14 @@ function regexLiterals(toks: Tok[], notes: Set<string>, err: ErrFn): Tok[] {
   return out;
 }
 
+/**
+ * `not` inside `not` deeper than this is refused: each level rescans its operand, and the CEL
+ * parser refuses more than 250 levels anyway.
+ */
+const MAX_NOT_DEPTH = 250;
+
 /** `not x` → `!x`, `not a == b` → `!(a == b)` (KFL1 `not` applies to the whole comparison). */
-function translateNot(toks: readonly Tok[], notes: Set<string>, err: ErrFn): Tok[] {
+function translateNot(toks: readonly Tok[], notes: Set<string>, err: ErrFn, nested = 0): Tok[] {
   const out: Tok[] = [];
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
@@ -370,7 +379,10 @@ function translateNot(toks: readonly Tok[], notes: Set<string>, err: ErrFn): Tok
       } else if (depth === 0 && isOp(x, '&&', '||', ',', '?', ':')) break;
     }
     if (j === i + 1) throw err('KS_ERR_KFL_SYNTAX', '`not` needs an operand', t);
-    const operand = translateNot(toks.slice(i + 1, j), notes, err);
+    if (nested >= MAX_NOT_DEPTH) {
+      throw err('KS_ERR_KFL_SYNTAX', `\`not\` nested more than ${MAX_NOT_DEPTH} deep`, t);
+    }
+    const operand = translateNot(toks.slice(i + 1, j), notes, err, nested + 1);
     const simple = postfixEnd(operand, 0) === operand.length - 1;
     notes.add('`not` → `!`');
     if (simple) {

@@ -32,10 +32,17 @@ export interface Candidate {
 }
 
 /**
+ * Names longer than this get no "did you mean": no field name is near them, and the search costs
+ * their length times every candidate's (a 10,000-character name took 250 ms).
+ */
+export const MAX_SUGGESTED_NAME = 256;
+
+/**
  * The closest candidate: by edit distance (at most a third of the name's length, at least 1),
  * else one that contains the name or is contained in it (names of 4+ characters).
  */
 export function closest(name: string, candidates: readonly Candidate[]): string | undefined {
+  if (name.length > MAX_SUGGESTED_NAME) return undefined;
   const lower = name.toLowerCase();
   // `src.pod` → `src.pod.name`: a name that stops short of a dotted field.
   const longer = candidates
@@ -45,6 +52,8 @@ export function closest(name: string, candidates: readonly Candidate[]): string 
   const limit = Math.max(1, Math.floor(lower.length / 3));
   let best: { d: number; c: Candidate } | undefined;
   for (const c of candidates) {
+    // The distance is at least the difference in length: skip those that cannot be near.
+    if (Math.abs(c.name.length - lower.length) > limit) continue;
     const d = editDistance(lower, c.name.toLowerCase());
     if (d <= limit && (!best || d < best.d)) best = { d, c };
   }

@@ -3,7 +3,7 @@
  * entries (L7 and the L4 record) a flow emits. A flow reaches its pipeline only through FlowHost.
  */
 import type { Endpoint, Entry, EntryError, EntryRecord, DirectionStats } from '../entry/model.ts';
-import type { LimitCounters } from '../util/limits.ts';
+import type { LimitCounters, Limits } from '../util/limits.ts';
 import type { DecodedPacket } from './decode/types.ts';
 import type { PipelineOptions } from './options.ts';
 import type {
@@ -15,10 +15,14 @@ import type {
 } from './reassembly/types.ts';
 import type { Detection, Dissector, Emitted, Session, SessionContext } from './dissectors/types.ts';
 import type { PipelineSummary } from './summary.ts';
+import { protocolOfKind } from './records.ts';
 
 /** What a flow uses of the pipeline that owns it (Pipeline implements it). */
 export interface FlowHost {
-  readonly opts: Pick<PipelineOptions, 'limits' | 'node' | 'worker' | 'captureSource' | 'l4All'>;
+  readonly opts: Pick<
+    PipelineOptions,
+    'dissectors' | 'limits' | 'node' | 'worker' | 'captureSource' | 'l4All'
+  >;
   readonly counters: LimitCounters;
   /** Run totals: flows count connections, gaps, violations, detaches and entries here. */
   readonly stats: PipelineSummary;
@@ -95,6 +99,10 @@ abstract class FlowBase {
       counters: this.p.counters,
       emit: (e) => this.emitL7(e),
       violation: (m) => this.violation(m),
+      handoff: (to, from) => {
+        const next = this.p.opts.dissectors.find((x) => x.id === to);
+        return next?.createSession(ctx, from);
+      },
     };
     this.session = d.createSession(ctx);
   }
@@ -148,12 +156,13 @@ abstract class FlowBase {
     }
   }
 
-  protected endSession(ts: number): void {
+  /** `evictedBy`: the limit that closed the flow before its peer could answer. */
+  protected endSession(ts: number, evictedBy?: keyof Limits): void {
     const s = this.session;
     this.session = undefined;
     if (!s) return;
     try {
-      s.onEnd(ts);
+      s.onEnd(ts, evictedBy);
     } catch (e) {
       this.violations++;
       this.p.stats.violations++;
@@ -167,7 +176,7 @@ abstract class FlowBase {
   private emitL7(e: Emitted): void {
     this.l7.add(e.record.kind);
     if ('response' in e.record && e.record.response !== undefined) this.p.matchedPairs++;
-    this.push(e.record, e.ts, e.elapsed, e.requestSize, e.responseSize, e.error);
+    this.push(e.record, e.ts, e.elapsed, e.requestSize, e.responseSize, e.error, e.protocol);
   }
 
   protected push(
@@ -177,9 +186,8 @@ abstract class FlowBase {
     requestSize: number,
     responseSize: number,
     error: EntryError | undefined,
+    protocol: string = protocolOfKind(record.kind),
   ): void {
-    const protocol =
-      record.kind === 'tcp_conn' ? 'tcp' : record.kind === 'udp_flow' ? 'udp' : record.kind;
     const entry: Entry = {
       id: this.p.takeEntryId(),
       node_id: this.p.opts.node.name,
@@ -357,6 +365,8 @@ export class UdpFlow extends FlowBase {
   ];
   firstTs: number;
   lastTs: number;
+  /** Only one side has spoken yet (the pipeline's set of unanswered flows holds it). */
+  oneWay = true;
   private pending: Pending[] = [];
   private first: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   /** The tuple as first oriented (direction 0 = from client), for the pipeline's flow table. */
@@ -416,8 +426,9 @@ export class UdpFlow extends FlowBase {
     }
   }
 
-  close(reason: 'idle' | 'limit' | 'end_of_capture', ts: number): void {
-    this.endSession(ts);
+  /** `evictedBy`: with reason 'limit', the limit that closed the flow. */
+  close(reason: 'idle' | 'limit' | 'end_of_capture', ts: number, evictedBy?: keyof Limits): void {
+    this.endSession(ts, evictedBy);
     this.p.stats.udpFlows++;
     if (!this.wantsL4Record()) return;
     const [c, s] = this.reversed ? [this.stats[1], this.stats[0]] : [this.stats[0], this.stats[1]];

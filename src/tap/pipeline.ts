@@ -10,6 +10,7 @@ import type { Packet } from './capture/types.ts';
 import { Decoder } from './decode/decoder.ts';
 import type { DecodedPacket } from './decode/types.ts';
 import { TcpAssembler } from './reassembly/assembler.ts';
+import { OldestFirst } from './reassembly/oldest-first.ts';
 import { TupleTable } from './reassembly/table.ts';
 import type {
   ConnectionFactory,
@@ -58,9 +59,11 @@ export class Pipeline implements ConnectionFactory, FlowHost {
   private readonly idStride: number;
   private readonly decoder: Decoder;
   private readonly tcp: TcpAssembler;
-  /** UDP flows by tuple, and the same flows in LRU order (Set insertion order). */
+  /** UDP flows by tuple, and the same flows by last packet, least recent first. */
   private readonly udpTable = new TupleTable<UdpFlow>();
-  private readonly udp = new Set<UdpFlow>();
+  private readonly udp = new OldestFirst<UdpFlow>();
+  /** UDP flows that heard from one side only, oldest first (`limits.maxUnansweredFlows`). */
+  private readonly udpOneWay = new OldestFirst<UdpFlow>();
   private readonly hints = new Map<string, Set<number>>();
   private readonly serverPorts = new Set<number>();
   private readonly byTransport: Record<'tcp' | 'udp', readonly Dissector[]>;
@@ -171,24 +174,39 @@ export class Pipeline implements ConnectionFactory, FlowHost {
       dir = senderIsServer ? 1 : 0;
       this.opts.onFlowStart?.('udp', flow.clientEndpoint, flow.serverEndpoint);
       this.udpTable.add(flow);
+      if (this.udpOneWay.size >= this.opts.limits.maxUnansweredFlows) {
+        // A flood of queries nobody answers: the oldest of them goes, not a live flow.
+        const oldest = this.udpOneWay.oldest()!;
+        this.counters.hit('maxUnansweredFlows');
+        this.forgetUdp(oldest);
+        oldest.close('limit', d.ts, 'maxUnansweredFlows');
+      }
       if (this.udp.size >= this.opts.limits.maxStreams) {
-        const oldest = this.udp.values().next().value;
+        const oldest = this.udp.oldest();
         if (oldest) {
           this.counters.hit('maxStreams');
           this.forgetUdp(oldest);
-          oldest.close('limit', d.ts);
+          oldest.close('limit', d.ts, 'maxStreams');
         }
       }
-    } else {
-      this.udp.delete(flow); // re-insert: Set order is LRU order
+      this.udpOneWay.add(flow);
     }
-    this.udp.add(flow);
+    this.udp.add(flow); // (again: now the most recent)
     flow.datagram(dir, d);
+    // Answered: both directions have spoken (datagram counts them).
+    if (flow.oneWay && flow.stats[dir ^ 1]!.packets > 0) {
+      flow.oneWay = false;
+      this.udpOneWay.delete(flow);
+    }
   }
 
   private forgetUdp(flow: UdpFlow): void {
     this.udp.delete(flow);
     this.udpTable.delete(flow);
+    if (flow.oneWay) {
+      flow.oneWay = false;
+      this.udpOneWay.delete(flow);
+    }
   }
 
   private sweep(ts: number): void {
@@ -196,8 +214,8 @@ export class Pipeline implements ConnectionFactory, FlowHost {
     this.lastSweepTs = ts;
     this.tcp.flushIdle(ts);
     const idle = this.opts.limits.idleTimeoutSec * 1e6;
-    for (const flow of this.udp.values()) {
-      if (ts - flow.lastTs <= idle) break; // LRU order: the rest are newer
+    // Least recent first: the first one not idle ends the sweep.
+    for (let flow = this.udp.oldest(); flow && ts - flow.lastTs > idle; flow = this.udp.oldest()) {
       this.forgetUdp(flow);
       flow.close('idle', ts);
     }
@@ -236,8 +254,9 @@ export class Pipeline implements ConnectionFactory, FlowHost {
   end(): void {
     const ts = this.lastTs;
     this.tcp.flushAll(ts);
-    for (const flow of this.udp.values()) flow.close('end_of_capture', ts);
+    for (const flow of this.udp) flow.close('end_of_capture', ts);
     this.udp.clear();
+    this.udpOneWay.clear();
     this.udpTable.clear();
   }
 

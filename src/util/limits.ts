@@ -9,6 +9,17 @@ export interface Limits {
   maxBufferedBytesTotal: number;
   /** TCP connections + UDP flows tracked at once; the oldest idle is flushed beyond it. */
   maxStreams: number;
+  /**
+   * TCP connections tracked with no payload and no completed handshake (SYN floods, scans);
+   * beyond it the oldest of them is closed, so a flood never evicts connections that carry data.
+   */
+  maxHalfOpenConnections: number;
+  /**
+   * UDP flows that heard from one side only (e.g. unanswered DNS queries, each from its own
+   * port); beyond it the oldest of them is closed and its pending requests are emitted as
+   * unanswered (KS_LIMIT_PENDING).
+   */
+  maxUnansweredFlows: number;
   /** Seconds without a packet after which a connection/flow is flushed (capture time). */
   idleTimeoutSec: number;
   /** IPv4/IPv6 fragment reassembly: bytes held across all incomplete datagrams. */
@@ -33,6 +44,8 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxBufferedBytesPerConnection: 4 * 1024 * 1024,
   maxBufferedBytesTotal: 256 * 1024 * 1024,
   maxStreams: 200_000,
+  maxHalfOpenConnections: 20_000,
+  maxUnansweredFlows: 20_000,
   idleTimeoutSec: 300,
   maxFragmentBytes: 16 * 1024 * 1024,
   maxFragmentDatagrams: 4096,

@@ -25,6 +25,7 @@ import type { DecodedPacket, TcpHeader } from '../decode/types.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/types.ts';
 import type { DirectionStats } from '../../entry/model.ts';
 import type { LimitCounters, Limits } from '../../util/limits.ts';
+import { OldestFirst } from './oldest-first.ts';
 import { seqAdd, seqDiff, seqGt } from './seq.ts';
 import { TupleTable, tupleKey, type Tuple } from './table.ts';
 import type {
@@ -91,6 +92,8 @@ class Conn implements Tuple {
   synAckSeen = false;
   /** The ack number of the SYN/ACK (the client's ISN + 1), -1 until one is seen. */
   synAckAck = -1;
+  /** In the assembler's half-open set: no payload and no completed handshake yet. */
+  halfOpen = false;
 
   constructor(
     readonly clientIp: string,
@@ -138,7 +141,12 @@ function newStats(): TcpAssemblerStats {
     gaps: 0,
     bufferedBytes: 0,
     bufferedBytesPeak: 0,
-    limitHits: { maxStreams: 0, maxBufferedBytesPerConnection: 0, maxBufferedBytesTotal: 0 },
+    limitHits: {
+      maxStreams: 0,
+      maxHalfOpenConnections: 0,
+      maxBufferedBytesPerConnection: 0,
+      maxBufferedBytesTotal: 0,
+    },
   };
 }
 
@@ -148,6 +156,11 @@ export class TcpAssembler {
   private readonly recentlyClosed = new Map<string, number>();
   private head: Conn | null = null;
   private tail: Conn | null = null;
+  /**
+   * Connections with no payload yet and no completed handshake, oldest first: a SYN flood fills
+   * this, never the connections that carry data (`limits.maxHalfOpenConnections`).
+   */
+  private readonly halfOpen = new OldestFirst<Conn>();
   /** Halves holding out-of-order bytes, in the order they started holding (oldest hole first). */
   private readonly holding = new Set<Half>();
   private readonly s = newStats();
@@ -197,6 +210,10 @@ export class TcpAssembler {
     }
     const dir = sp === c.clientPort && p.src === c.clientIp ? FROM_CLIENT : FROM_SERVER;
     this.segment(c, dir, p, tcp, flags);
+    if (c.halfOpen && (c.stats.established || p.payload.length > 0)) {
+      c.halfOpen = false;
+      this.halfOpen.delete(c);
+    }
   }
 
   /** Closes connections without a packet for more than `limits.idleTimeoutSec` (reason 'idle'). */
@@ -257,6 +274,13 @@ export class TcpAssembler {
       const dstIsServer = this.factory.isServerPort(dp);
       clientIsSrc = srcIsServer !== dstIsServer ? dstIsServer : sp >= dp;
     }
+    if (p.payload.length === 0 && this.halfOpen.size >= this.limits.maxHalfOpenConnections) {
+      // A flood of handshakes that go nowhere: the oldest of them goes, not a live connection.
+      const oldest = this.halfOpen.oldest()!;
+      this.counters.hit('maxHalfOpenConnections');
+      this.s.limitHits.maxHalfOpenConnections++;
+      this.close(oldest, 'limit', p.ts);
+    }
     if (this.conns.size >= this.limits.maxStreams && this.head !== null) {
       this.counters.hit('maxStreams');
       this.s.limitHits.maxStreams++;
@@ -277,6 +301,11 @@ export class TcpAssembler {
       p.ts,
     );
     this.conns.add(c);
+    if (p.payload.length === 0) {
+      // Leaves the set in packet() once it completes its handshake or carries data.
+      c.halfOpen = true;
+      this.halfOpen.add(c);
+    }
     if (this.recentlyClosed.size > 0) this.recentlyClosed.delete(tupleKey(p.src, sp, p.dst, dp));
     this.append(c);
     this.s.connectionsOpened++;
@@ -286,6 +315,10 @@ export class TcpAssembler {
   /** Gives up every hole of both directions, then reports the close (exactly once). */
   private close(c: Conn, reason: CloseReason, ts: number): void {
     this.conns.delete(c);
+    if (c.halfOpen) {
+      c.halfOpen = false;
+      this.halfOpen.delete(c);
+    }
     this.unlink(c);
     this.finishHalf(c.halves[FROM_CLIENT], ts);
     this.finishHalf(c.halves[FROM_SERVER], ts);

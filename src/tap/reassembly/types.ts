@@ -78,6 +78,7 @@ export interface TcpAssemblerStats {
   /** How often each reassembly limit was hit (also counted in LimitCounters). */
   limitHits: {
     maxStreams: number;
+    maxHalfOpenConnections: number;
     maxBufferedBytesPerConnection: number;
     maxBufferedBytesTotal: number;
   };
