@@ -19,6 +19,11 @@ export interface DownloadPolicy {
   dir: string;
   /** Largest file fetched; larger answers are cut off and removed. */
   maxBytes: number;
+  /**
+   * `dir` is the default per-user directory: besides being this user's and writable by no one
+   * else (checked for any `dir`), it must not be a symlink nor readable by others (mode 0700).
+   */
+  strict?: boolean;
 }
 
 /** Runs `tap` / `clean` for start_kubeshark / stop_kubeshark (`--allow-destructive`). */

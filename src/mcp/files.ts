@@ -3,10 +3,27 @@
  * file) resolved against the hub's URL and, for download, written on the agent's machine. Both
  * sides are guarded: the path must stay on the hub under `/api/` (no scheme, host, `..`, encoded
  * dots or backslashes), the destination must stay inside the allowed directory (no `..`, no
- * absolute path elsewhere, no symlink out of it), and a download stops at a size cap.
+ * absolute path elsewhere, no symlink out of it, no symlink as the file itself: the file is
+ * created with O_CREAT | O_EXCL | O_NOFOLLOW), and a download stops at a size cap.
+ *
+ * The directory is this user's alone: the default is `kubeshark-<uid>` under the OS temp
+ * directory, created 0700; before each download the directory must be owned by this user and
+ * not writable by anyone else (the default one not readable either), else nothing is written.
+ * In a shared `/tmp`, another local user could otherwise plant a symlink where a download lands.
  */
-import { createWriteStream, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  constants,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { KsError } from '../util/errors.ts';
 
@@ -15,9 +32,43 @@ export const MCP_MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024;
 /** Time a download may take. */
 export const MCP_DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
-/** The default download directory: `kubeshark` under the OS temp directory. */
+/** The default download directory: `kubeshark-<uid>` under the OS temp directory. */
 export function defaultDownloadDir(): string {
-  return join(tmpdir(), 'kubeshark');
+  const who = typeof process.getuid === 'function' ? String(process.getuid()) : userInfo().username;
+  return join(tmpdir(), `kubeshark-${who}`);
+}
+
+/**
+ * Creates `dir` (0700) when missing and checks it is this user's own: a directory (the default
+ * one not a symlink), owned by this user, writable by no one else — and, for the default one
+ * (`strict`), with no permission for group or others at all. Throws KS_ERR_USAGE saying what is
+ * wrong and what to do. Owner and mode are not checked where the platform has no uids (Windows).
+ */
+export function checkDownloadDir(dir: string, strict: boolean): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new KsError(
+      'KS_ERR_USAGE',
+      `download directory ${dir} cannot be created: ${(err as Error).message}`,
+    );
+  }
+  const st: Stats = strict ? lstatSync(dir) : statSync(dir);
+  const refuse = (why: string): KsError =>
+    new KsError(
+      'KS_ERR_USAGE',
+      `download directory ${dir} ${why}; nothing is written there (remove it, fix it, or give --download-dir)`,
+    );
+  if (st.isSymbolicLink()) throw refuse('is a symbolic link');
+  if (!st.isDirectory()) throw refuse('is not a directory');
+  if (typeof process.getuid !== 'function') return;
+  const uid = process.getuid();
+  if (st.uid !== uid) throw refuse(`is owned by uid ${st.uid}, not by this user (uid ${uid})`);
+  const mode = st.mode & 0o777;
+  const octal = mode.toString(8).padStart(4, '0');
+  if (strict && (mode & 0o077) !== 0)
+    throw refuse(`has mode ${octal} (must be 0700: this user's only)`);
+  if ((mode & 0o022) !== 0) throw refuse(`has mode ${octal} (group or others may write to it)`);
 }
 
 /**
@@ -56,10 +107,12 @@ export function fileUrl(base: string, path: string): string {
 
 /**
  * Where a download goes: `dest` relative to `dir` (or absolute inside it); default the path's
- * last segment. Fails when it would land outside `dir` (symlinks resolved).
+ * last segment. Fails when `dir` is not this user's own (checkDownloadDir; `strict` for the
+ * default directory), when the file would land outside `dir` (symlinks resolved), or when the
+ * file itself is a symlink.
  */
-export function downloadTarget(dir: string, path: string, dest?: string): string {
-  mkdirSync(dir, { recursive: true });
+export function downloadTarget(dir: string, path: string, dest?: string, strict = false): string {
+  checkDownloadDir(dir, strict);
   const root = realpathSync(dir);
   const fallback = basename(hubPath(path).split('?')[0]!) || 'download';
   const name = dest === undefined || dest.trim() === '' ? fallback : dest.trim();
@@ -74,19 +127,54 @@ export function downloadTarget(dir: string, path: string, dest?: string): string
     );
   }
   const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
   const realParent = realpathSync(parent);
   if (realParent !== root && !realParent.startsWith(root + sep)) {
     throw new KsError('KS_ERR_USAGE', `\`dest\`: ${name} leads outside ${root} (a symlink)`);
   }
   const final = join(realParent, basename(target));
+  let st: Stats | undefined;
   try {
-    if (statSync(final).isDirectory())
-      throw new KsError('KS_ERR_USAGE', `\`dest\`: ${name} is a directory`);
-  } catch (e) {
-    if (e instanceof KsError) throw e;
+    st = lstatSync(final);
+  } catch {
+    // Not there yet: the usual case.
   }
+  if (st?.isSymbolicLink()) throw symlinkRefused(name);
+  if (st?.isDirectory()) throw new KsError('KS_ERR_USAGE', `\`dest\`: ${name} is a directory`);
   return final;
+}
+
+function symlinkRefused(name: string): KsError {
+  return new KsError(
+    'KS_ERR_USAGE',
+    `\`dest\`: ${name} is a symbolic link; refusing to write through it (remove it or choose another name)`,
+  );
+}
+
+/** O_NOFOLLOW where the platform has it (not on Windows). */
+const NOFOLLOW = (constants as { O_NOFOLLOW?: number }).O_NOFOLLOW ?? 0;
+
+/**
+ * Creates `target` for writing (0600) without following a symlink: O_CREAT | O_EXCL |
+ * O_NOFOLLOW. A regular file already there (an earlier download) is replaced; a symlink is
+ * refused and what it points to is left untouched.
+ */
+function createTarget(target: string): number {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return openSync(target, flags, 0o600);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw symlinkRefused(basename(target));
+      if (code !== 'EEXIST' || attempt > 0) throw err;
+      const st = lstatSync(target);
+      if (st.isSymbolicLink()) throw symlinkRefused(basename(target));
+      if (!st.isFile())
+        throw new KsError('KS_ERR_USAGE', `\`dest\`: ${basename(target)} is not a regular file`);
+      unlinkSync(target);
+    }
+  }
 }
 
 export interface Downloaded {
@@ -122,7 +210,14 @@ export async function download(url: string, target: string, maxBytes: number): P
     await res.body?.cancel();
     throw tooBig(url, maxBytes, declared);
   }
-  const out = createWriteStream(target);
+  let fd: number;
+  try {
+    fd = createTarget(target);
+  } catch (err) {
+    await res.body?.cancel();
+    throw err;
+  }
+  const out = createWriteStream('', { fd });
   let n = 0;
   try {
     if (res.body) {

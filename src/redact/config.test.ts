@@ -7,7 +7,11 @@ import { defaultConfig, loadConfig } from '../config/load.ts';
 import { redactionConfig } from './config.ts';
 
 test('tap.redaction defaults: on, the usual credential headers and fields', () => {
-  assert.deepEqual(redactionConfig(defaultConfig()), {
+  const { names, patterns, ...lists } = redactionConfig(defaultConfig());
+  assert.equal(patterns, true, 'secrets by shape: on');
+  for (const n of ['*password*', '*secret*', '*token', '*apikey*', '*credential*', '*privatekey*'])
+    assert.ok(names?.includes(n), n);
+  assert.deepEqual(lists, {
     enabled: true,
     headers: [
       'authorization',
@@ -38,11 +42,17 @@ test('tap.redaction from a config file, the environment and --set', () => {
   const c = loadConfig({
     configPath: file,
     env: { KUBESHARK_TAP_REDACTION_BODY_FIELDS: 'pin,cvv' },
-    sets: ['tap.redaction.enabled=false'],
+    sets: [
+      'tap.redaction.enabled=false',
+      'tap.redaction.names=*pin',
+      'tap.redaction.patterns=false',
+    ],
   });
   assert.deepEqual(redactionConfig(c), {
     enabled: false,
     headers: ['x-secret'],
     bodyFields: ['pin', 'cvv'],
+    names: ['*pin'],
+    patterns: false,
   });
 });

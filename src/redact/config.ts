@@ -7,5 +7,7 @@ export function redactionConfig(cfg: ConfigTree): RedactionConfig {
     enabled: getPath(cfg, 'tap.redaction.enabled') as boolean,
     headers: getPath(cfg, 'tap.redaction.headers') as string[],
     bodyFields: getPath(cfg, 'tap.redaction.bodyFields') as string[],
+    names: getPath(cfg, 'tap.redaction.names') as string[],
+    patterns: getPath(cfg, 'tap.redaction.patterns') as boolean,
   };
 }

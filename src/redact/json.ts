@@ -15,6 +15,15 @@ export interface JsonRedaction {
   paths: string[];
 }
 
+/**
+ * Which keys are secret: a set of lower-case names (matched case-insensitively), or a test that
+ * gets the key as written (names.ts).
+ */
+export type SecretKeys = ReadonlySet<string> | ((key: string) => boolean);
+
+const keyTest = (keys: SecretKeys): ((key: string) => boolean) =>
+  typeof keys === 'function' ? keys : (k) => keys.has(k.toLowerCase());
+
 interface Splice {
   start: number;
   end: number;
@@ -32,7 +41,7 @@ class Scanner {
 
   constructor(
     private readonly s: string,
-    private readonly keys: ReadonlySet<string>,
+    private readonly secret: (key: string) => boolean,
     private readonly replacement: string,
   ) {}
 
@@ -152,7 +161,7 @@ class Scanner {
       this.pos++;
       this.ws();
       const sub = path === '' ? key : `${path}.${key}`;
-      if (this.keys.has(key.toLowerCase())) {
+      if (this.secret(key)) {
         const start = this.pos;
         this.skipValue();
         if (this.pos > start && this.s.slice(start, this.pos) !== this.replacement)
@@ -206,10 +215,14 @@ const KEY = /"((?:[^"\\]|\\.)*)"\s*:\s*/g;
  * The pass over text the scanner could not follow: every `"key":` whose key matches has its
  * value (a string, a bracketed value or a scalar, each possibly cut) replaced, wherever it is.
  */
-function patternPass(text: string, keys: ReadonlySet<string>, quoted: string): JsonRedaction {
+function patternPass(
+  text: string,
+  secret: (key: string) => boolean,
+  quoted: string,
+): JsonRedaction {
   const paths: string[] = [];
   const splices: Splice[] = [];
-  const skipper = new Scanner(text, keys, quoted);
+  const skipper = new Scanner(text, secret, quoted);
   KEY.lastIndex = 0;
   for (let m = KEY.exec(text); m; m = KEY.exec(text)) {
     let key = m[1]!;
@@ -218,7 +231,7 @@ function patternPass(text: string, keys: ReadonlySet<string>, quoted: string): J
     } catch {
       // keep the raw key
     }
-    if (!keys.has(key.toLowerCase())) continue;
+    if (!secret(key)) continue;
     const start = KEY.lastIndex;
     skipper.pos = start;
     skipper.skipValue();
@@ -242,23 +255,25 @@ function splice(text: string, splices: readonly Splice[], quoted: string): strin
 }
 
 /**
- * Replaces the value of every key in `keys` (lower-case; matched case-insensitively, at any
- * depth) with the JSON string `replacement`. Undefined when nothing was replaced.
+ * Replaces the value of every secret key (`keys`: lower-case names matched case-insensitively,
+ * or a test; at any depth) with the JSON string `replacement`. Undefined when nothing was
+ * replaced.
  */
 export function redactJsonText(
   text: string,
-  keys: ReadonlySet<string>,
+  keys: SecretKeys,
   replacement: string,
 ): JsonRedaction | undefined {
   const quoted = JSON.stringify(replacement);
-  const sc = new Scanner(text, keys, quoted);
+  const secret = keyTest(keys);
+  const sc = new Scanner(text, secret, quoted);
   sc.value('', 0);
   sc.ws();
   if (!sc.broken && sc.pos < text.length) sc.broken = true; // trailing content
   let out = splice(text, sc.splices, quoted);
   const paths = sc.splices.map((sp) => sp.path);
   if (sc.broken) {
-    const p = patternPass(out, keys, quoted);
+    const p = patternPass(out, secret, quoted);
     out = p.text;
     paths.push(...p.paths);
   }

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../config/load.ts';
-import type { Entry, HttpRecord, WsRecord } from '../entry/model.ts';
-import { ViewBuilder } from '../entry/view.ts';
+import type { Entry } from '../entry/model.ts';
+import type { HttpRecord } from '../tap/dissectors/http/record.ts';
+import type { WsRecord } from '../tap/dissectors/ws/record.ts';
+import { buildView } from '../tap/records.ts';
 import { compileKfl } from '../query/index.ts';
 import { ByteReader, ByteWriter } from '../store/bytes.ts';
 import { decodeFull, encodeRow } from '../store/codec.ts';
@@ -19,7 +21,7 @@ import { createRedactor, REDACTED } from './redact.ts';
 
 const CAPTURE = new URL('./testdata/secrets.pcap', import.meta.url).pathname;
 const catalogue = buildCatalogue();
-const view = new ViewBuilder(catalogue);
+const view = buildView(undefined, catalogue);
 const defaults = redactionConfig(defaultConfig());
 
 const http = (e: Entry): HttpRecord => {

@@ -39,7 +39,7 @@ export const downloadFile = tool({
   async run(args, ctx) {
     const policy = ctx.downloads;
     if (!policy) throw new KsError('KS_ERR_USAGE', 'download_file is not offered here');
-    const target = downloadTarget(policy.dir, args.path, args.dest);
+    const target = downloadTarget(policy.dir, args.path, args.dest, policy.strict);
     const url = fileUrl(await ctx.fileBase(), args.path);
     const d = await download(url, target, policy.maxBytes);
     return {
