@@ -18,15 +18,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  Endpoint,
-  Entry,
-  HttpRecord,
-  DnsRecord,
-  WsRecord,
-  TcpConnRecord,
-  UdpFlowRecord,
-} from '../../src/entry/model.ts';
+import type { Endpoint, Entry, TcpConnRecord, UdpFlowRecord } from '../../src/entry/model.ts';
+import type { HttpRecord } from '../../src/tap/dissectors/http/record.ts';
+import type { DnsRecord } from '../../src/tap/dissectors/dns/record.ts';
+import type { WsRecord } from '../../src/tap/dissectors/ws/record.ts';
 import { EntryStore, type StoreQuery } from '../../src/store/store.ts';
 import { statsOf } from '../../src/store/aggregate.ts';
 import { entriesFromCapture } from '../../src/tap/run.ts';

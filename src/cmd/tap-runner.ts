@@ -10,15 +10,24 @@
  */
 import { checkCaptureFile } from '../tap/capture/open.ts';
 import { KflCompiler } from '../api/kfl.ts';
+import { accessPolicyOf } from '../api/origin.ts';
 import type { ConfigTree } from '../config/load.ts';
 import { createFront, type Front } from '../front/server.ts';
 import { createHub, type Hub } from '../hub/index.ts';
 import { ExitCode, KsError } from '../util/errors.ts';
 import { createWorker, fileSource, type Worker, type WorkerSource } from '../worker/index.ts';
+import type { PacketSource } from '../tap/capture/types.ts';
 import { createLocalResolver, enrichEntry, type LocalResolver } from '../enrich/index.ts';
 import { createRedactor, redactionConfig } from '../redact/index.ts';
 import type { Endpoint, Entry } from '../entry/model.ts';
-import { openInBrowser, openTapView, type LiveView, type TapTerminal } from './tap-view.ts';
+import {
+  openInBrowser,
+  openReplayView,
+  openTapView,
+  type LiveView,
+  type ReplayView,
+  type TapTerminal,
+} from './tap-view.ts';
 
 export { TAP_JSONL_MAX_PENDING_BYTES } from './tap-view.ts';
 /** How long to wait for the live stream to reach the worker before replay starts anyway. */
@@ -103,7 +112,7 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       redact: createRedactor(redactionConfig(o.config)),
     });
     hub = createHub({ workers: [{ name: worker.node, worker }], config: o.config });
-    front = createFront({ hub: hub.api });
+    front = createFront({ hub: hub.api, access: accessPolicyOf(o.config) });
     const port = await front.listen(o.port, o.host);
     if (o.live) sources = await o.live(port);
     const url = `http://${urlHost(o.host)}:${port}`;
@@ -114,24 +123,39 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
       say(`the dashboard is not built (npm run build); the API works`);
     await hub.ready;
 
-    view = await openTapView(url, o, {
-      // Until the stream's first status message: what the hub knows now.
-      initialWorkers: {
-        up: hub.workers().filter((x) => x.up).length,
-        down: hub
-          .workers()
-          .filter((x) => !x.up)
-          .map((x) => x.name),
-      },
-    });
+    const w = worker;
+    // Replayed files as jsonl: printed from the worker itself, and the files wait for stdout
+    // (nothing is dropped). Live capture goes through the stream as the dashboard sees it (and
+    // may drop for a slow stdout, counted).
+    let replay: ReplayView | undefined;
+    if (o.output === 'jsonl' && !o.live) {
+      replay = openReplayView({
+        subscribe: (push) => w.subscribe(o.filter, 'full', push),
+        stdout: o.stdout,
+        stderr: o.stderr,
+      });
+      view = replay;
+    } else {
+      view = await openTapView(url, o, {
+        // Until the stream's first status message: what the hub knows now.
+        initialWorkers: {
+          up: hub.workers().filter((x) => x.up).length,
+          down: hub
+            .workers()
+            .filter((x) => !x.up)
+            .map((x) => x.name),
+        },
+      });
+    }
     const v = view;
 
     // Sources start once the stream reaches the worker, so the output misses nothing.
     await v.hello;
-    await upstreamReady(hub, TAP_STREAM_READY_TIMEOUT_MS);
-    const w = worker;
+    if (!replay) await upstreamReady(hub, TAP_STREAM_READY_TIMEOUT_MS);
+    const room = replay ? replay.room.bind(replay) : undefined;
+    const files = o.files.map((f) => (room ? paced(fileSource(f), room) : fileSource(f)));
     // A source that fails is reported through the worker's log (above) and its health.
-    const runs = [...sources, ...o.files.map((f) => fileSource(f))].map((src) => w.addSource(src));
+    const runs = [...sources, ...files].map((src) => w.addSource(src));
     if (o.files.length > 0) {
       void Promise.all(runs).then(() => {
         if (!w.health().ok) return;
@@ -161,6 +185,26 @@ export async function runTapLocal(o: TapLocalOptions): Promise<TapResult> {
     for (const src of sources) await src.stop?.();
     resolver?.close();
   }
+}
+
+/**
+ * A file source that waits for `room` after each batch of packets it hands over (a replay's
+ * output that is behind): the reader, not the output, gives way.
+ */
+function paced(src: WorkerSource, room: () => Promise<void> | undefined): WorkerSource {
+  const inner = src.source;
+  const source: PacketSource = {
+    name: inner.name,
+    info: () => inner.info(),
+    async *packets() {
+      for await (const batch of inner.packets()) {
+        yield batch;
+        const wait = room();
+        if (wait) await wait;
+      }
+    },
+  };
+  return { ...src, source };
 }
 
 /** Waits until the hub's stream client has its upstream to the worker (or the timeout). */

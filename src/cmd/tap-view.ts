@@ -12,7 +12,10 @@ import { KsError } from '../util/errors.ts';
 import type { LiveTableHandle } from '../ui/index.ts';
 import type { UiModule } from './ui-loader.ts';
 
-/** jsonl bytes waiting for a slow stdout before further entries are dropped (and counted). */
+/**
+ * jsonl bytes waiting for a slow stdout: past it, a live stream drops further entries (counted);
+ * a replay (`openReplayView`) makes the capture files wait instead.
+ */
 export const TAP_JSONL_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 /** Pause before reopening a dropped live stream (cluster mode). */
 export const TAP_STREAM_RECONNECT_MS = 1000;
@@ -229,6 +232,93 @@ export async function openLiveView(o: LiveViewOptions): Promise<LiveView> {
           `kubeshark: ${lost} entries were not printed (output too slow); the store had them all (${o.url}/api/entries)\n`,
         );
       }
+    },
+    close,
+  };
+}
+
+/** An in-process subscription to a worker's stored entries (`Worker.subscribe`). */
+export type EntrySubscribe = (push: (message: string) => void) => { close(): void };
+
+/** A replay's jsonl output: the view, and the wait the capture files go through. */
+export interface ReplayView extends LiveView {
+  /**
+   * Undefined while stdout has room; else a promise that resolves once it drained (or closed,
+   * or the view closed). The capture files' reader awaits it between batches.
+   */
+  room(): Promise<void> | undefined;
+}
+
+/** `{"type":"entry","entry":…}`: the stream message a worker's subscription pushes. */
+const ENTRY_MESSAGE = '{"type":"entry","entry":';
+
+/**
+ * jsonl of a replay (`tap --pcap -o jsonl`): every entry the worker stores is printed, straight
+ * from an in-process subscription (no WebSocket, no queue that drops). Replayed input has no
+ * deadline, so nothing is dropped: the capture files wait (`room`) while stdout is behind. Only
+ * live capture may drop (openLiveView).
+ */
+export function openReplayView(o: {
+  subscribe: EntrySubscribe;
+  stdout: Writable;
+  stderr: Writable;
+}): ReplayView {
+  const w = o.stdout;
+  let closed = false;
+  let waiting: Promise<void> | undefined;
+  const gone = (): boolean => closed || w.destroyed || w.writableEnded;
+  const sub = o.subscribe((message) => {
+    if (gone()) return;
+    const line =
+      message.startsWith(ENTRY_MESSAGE) && message.endsWith('}')
+        ? message.slice(ENTRY_MESSAGE.length, -1)
+        : JSON.stringify((JSON.parse(message) as { entry: unknown }).entry);
+    w.write(line + '\n');
+  });
+  let wake: (() => void) | undefined;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    sub.close();
+    wake?.();
+  };
+  return {
+    hello: Promise.resolve(),
+    table: undefined,
+    problem: (line) => void o.stderr.write(`kubeshark: ${line}\n`),
+    async run(until) {
+      await until;
+      return 'stop';
+    },
+    room() {
+      if (gone() || w.writableLength <= TAP_JSONL_MAX_PENDING_BYTES) return undefined;
+      waiting ??= new Promise<void>((resolve) => {
+        const done = (): void => {
+          w.off('drain', done);
+          w.off('close', done);
+          w.off('error', done);
+          wake = undefined;
+          waiting = undefined;
+          resolve();
+        };
+        wake = done;
+        w.on('drain', done);
+        w.on('close', done);
+        w.on('error', done);
+      });
+      return waiting;
+    },
+    async finish() {
+      if (gone() || w.writableLength === 0) return;
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          w.off('drain', done);
+          w.off('close', done);
+          r();
+        };
+        w.on('drain', done);
+        w.on('close', done);
+      });
     },
     close,
   };

@@ -96,6 +96,12 @@ export interface RecoveryCounters {
   tornRecords: number;
   corruptRecords: number;
   truncatedBytes: number;
+  /**
+   * Entries lost on open: the damaged record where a segment was cut (an entry, or the strings
+   * written with one), every whole entry the cut took after it, and corrupt entry records
+   * skipped. At least that many: a record whose kind is unreadable is not counted.
+   */
+  lostEntries: number;
 }
 
 export const segmentName = (seq: number): string => `${String(seq).padStart(8, '0')}.seg`;
@@ -662,6 +668,36 @@ export class Segment {
         if (!have(p, FRAME_HEADER_BYTES + len)) return { ok: false, short: true, len };
         return checkFrame(buf, p - base, buf.length);
       };
+      /** The type byte of the frame at p (undefined past the end). */
+      const typeAt = (p: number): number | undefined =>
+        have(p, FRAME_HEADER_BYTES) ? buf[p - base + 8] : undefined;
+      /**
+       * Whole entry records in file[from, size): found by trying every offset (a valid frame has
+       * its CRC: a false find is a 1 in 2^32 chance), then walking from frame to frame.
+       */
+      const entriesAfter = (from: number): number => {
+        let n = 0;
+        let q = from;
+        while (q + FRAME_HEADER_BYTES <= size) {
+          // Cheap checks first: a plausible length and kind before reading a CRC.
+          const t = typeAt(q);
+          if (
+            (t !== FRAME_DICT && t !== FRAME_ENTRY) ||
+            buf.readUInt32LE(q - base) > size - q - FRAME_HEADER_BYTES
+          ) {
+            q++;
+            continue;
+          }
+          const f = frame(q);
+          if (!f.ok) {
+            q++;
+            continue;
+          }
+          if (f.type === FRAME_ENTRY) n++;
+          q += FRAME_HEADER_BYTES + f.len;
+        }
+        return n;
+      };
       let p = FILE_HEADER_BYTES;
       let cut = -1;
       while (p < size) {
@@ -670,11 +706,15 @@ export class Segment {
           const next = p + FRAME_HEADER_BYTES + c.len;
           if (!c.short && next < size && frame(next).ok) {
             counters.corruptRecords++;
+            if (typeAt(p) === FRAME_ENTRY) counters.lostEntries++;
             p = next;
             continue;
           }
           counters.tornRecords++;
           counters.truncatedBytes += size - p;
+          // The damaged record (the entry being written, or the strings written just before it)
+          // and every whole entry after it go with the cut.
+          counters.lostEntries += 1 + entriesAfter(p + 1);
           cut = p;
           break;
         }
@@ -684,6 +724,7 @@ export class Segment {
           if (!s.dict.load(id, buf.toString('utf8', q, at + c.len))) counters.corruptRecords++;
         } else if (!s.loadEntry(buf, p, at, at + c.len)) {
           counters.corruptRecords++;
+          counters.lostEntries++;
         }
         p += FRAME_HEADER_BYTES + c.len;
       }

@@ -17,7 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Entry, HttpRecord } from '../entry/model.ts';
+import type { Entry } from '../entry/model.ts';
+import type { HttpRecord } from '../tap/dissectors/http/record.ts';
 import { EntryStore, type StoreQuery } from './store.ts';
 import { replayCaptures } from '../../test/helpers/dissector-captures.ts';
 

@@ -40,8 +40,9 @@
  *   row's status through the summary costs ~50× more (count of 5xx among 1 M: 96 ms with the
  *   status hint, 1.07 s through the filter alone).
  *
- * - **Framing**: every record has a length and a CRC-32; a torn tail is cut on open and counted;
- *   a corrupt frame followed by a valid one is skipped. Dictionary strings are frames too (with
+ * - **Framing**: every record has a length and a CRC-32; a torn tail is cut on open and counted,
+ *   with the entries it held (`lostEntries`, logged); a corrupt frame followed by a valid one is
+ *   skipped. Dictionary strings are frames too (with
  *   their id, so a lost one is a hole that fails its users rather than shifting every id), which
  *   makes each segment self-contained: eviction frees its strings with it.
  *
@@ -134,6 +135,12 @@ export class EntryStore {
       throw err;
     }
     store.writer.enforceRetention();
+    const r = store.writer.recovery;
+    if (opts.log && (r.lostEntries > 0 || r.tornRecords > 0 || r.corruptRecords > 0)) {
+      opts.log(
+        `store ${abs}: reopened with damage: ${r.lostEntries} entries lost (${r.tornRecords} damaged tails cut, ${r.truncatedBytes} bytes; ${r.corruptRecords} corrupt records skipped)`,
+      );
+    }
     return store;
   }
 

@@ -56,6 +56,8 @@ export interface StoreOptions {
   maxPendingBytes?: number;
   /** Wall clock in ms (age retention); tests inject their own. */
   now?: () => number;
+  /** Where a line about damage found on open goes (entries lost, records cut); default none. */
+  log?: (line: string) => void;
 }
 
 export interface StoreStats {
@@ -74,6 +76,11 @@ export interface StoreStats {
   truncatedBytes: number;
   /** Records skipped as corrupt (on open or on read). */
   corruptRecords: number;
+  /**
+   * Entries lost when the store was opened: with a damaged tail cut off, in corrupt records
+   * skipped, in segments dropped (at least that many; logged by `EntryStore.open`).
+   */
+  lostEntries: number;
   /** Appends refused: write backlog over `maxPendingBytes`, too large, or not serialisable. */
   droppedEntries: number;
   /** Appends whose id was not above the newest id (stored with the next id instead). */
@@ -155,6 +162,7 @@ export class StoreWriter {
     tornRecords: 0,
     corruptRecords: 0,
     truncatedBytes: 0,
+    lostEntries: 0,
   };
 
   private readonly maxBytes: number;
@@ -203,7 +211,10 @@ export class StoreWriter {
         continue;
       }
       if (seg.n === 0 || (this.segments.length > 0 && seg.firstId <= this.lastId)) {
-        if (seg.n > 0) this.recovery.corruptRecords += seg.n;
+        if (seg.n > 0) {
+          this.recovery.corruptRecords += seg.n;
+          this.recovery.lostEntries += seg.n;
+        }
         seg.closing = true;
         seg.release();
         unlinkSync(path);

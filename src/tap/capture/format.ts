@@ -5,8 +5,9 @@ import type { CaptureInfo, Packet } from './types.ts';
  * record; CaptureReader turns it into a KsError that also names the file and the packet count.
  */
 export class CaptureDamage extends Error {
+  /** `version`: a format version number this reader does not know (not read on a guess). */
   constructor(
-    readonly kind: 'corrupt' | 'format',
+    readonly kind: 'corrupt' | 'format' | 'version',
     readonly offset: number,
     message: string,
   ) {

@@ -11,6 +11,12 @@ export const PCAP_MAGIC = {
 
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
+/**
+ * The versions read, as libpcap reads them: 2.0 to 2.4 (every writer since 1998 writes 2.4).
+ * Another number is a format this reader does not know: an error, never a guess.
+ */
+const VERSION_MAJOR = 2;
+const VERSION_MINOR_MAX = 4;
 
 /**
  * Classic libpcap format: a 24-byte file header, then records of a 16-byte header (seconds,
@@ -78,6 +84,15 @@ export class PcapParser implements FormatParser {
   }
 
   private readFileHeader(buf: Buffer, off: number): void {
+    const major = this.le ? buf.readUInt16LE(off + 4) : buf.readUInt16BE(off + 4);
+    const minor = this.le ? buf.readUInt16LE(off + 6) : buf.readUInt16BE(off + 6);
+    if (major !== VERSION_MAJOR || minor > VERSION_MINOR_MAX) {
+      throw new CaptureDamage(
+        'version',
+        0,
+        `pcap format version ${major}.${minor}, not one this reader knows (${VERSION_MAJOR}.0 to ${VERSION_MAJOR}.${VERSION_MINOR_MAX})`,
+      );
+    }
     const snaplen = this.le ? buf.readUInt32LE(off + 16) : buf.readUInt32BE(off + 16);
     // The upper 16 bits of the link type field carry FCS information, not the link type.
     this.linkType = (this.le ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0xffff;

@@ -161,7 +161,11 @@ export class PcapngParser implements FormatParser {
         if (len < 28) throw new CaptureDamage('corrupt', pos, `section header too short (${len})`);
         const major = this.u16(buf, off + 12);
         if (major !== 1) {
-          throw new CaptureDamage('corrupt', pos, `unsupported pcapng version ${major}`);
+          throw new CaptureDamage(
+            'version',
+            pos,
+            `pcapng format version ${major}.${this.u16(buf, off + 14)}, not one this reader knows (1.x)`,
+          );
         }
         this.ifaces = [];
         return;

@@ -369,3 +369,43 @@ test('mutated captures never throw anything but a capture KsError', () => {
     { numRuns: 3000 },
   );
 });
+
+test('an unknown format version is an error, not read on a guess', () => {
+  for (const le of [true, false]) {
+    for (const [major, minor] of [
+      [3, 0],
+      [1, 0],
+      [2, 5],
+      [0, 0],
+      [543, 0],
+    ] as const) {
+      const bytes = pcapFile({ le }, records);
+      if (le) {
+        bytes.writeUInt16LE(major, 4);
+        bytes.writeUInt16LE(minor, 6);
+      } else {
+        bytes.writeUInt16BE(major, 4);
+        bytes.writeUInt16BE(minor, 6);
+      }
+      const r = readChunks(bytes, [], 'v.pcap');
+      assert.deepEqual(r.packets, [], 'nothing read');
+      assert.equal(r.error?.code, 'KS_ERR_CAPTURE_FORMAT');
+      assert.equal(
+        r.error?.message,
+        `v.pcap: unsupported pcap format version ${major}.${minor}, not one this reader knows (2.0 to 2.4)`,
+      );
+    }
+    for (const minor of [0, 3, 4]) {
+      const bytes = pcapFile({ le }, records);
+      if (le) bytes.writeUInt16LE(minor, 6);
+      else bytes.writeUInt16BE(minor, 6);
+      assert.equal(readChunks(bytes).packets.length, 3, `2.${minor} is read`);
+    }
+  }
+  const ng = new PcapngWriter().shb().idb(1).epb(0, 1n, frame(1)).toBuffer();
+  ng.writeUInt16LE(2, 12); // the section's major version
+  const r = readChunks(ng, [], 'v.pcapng');
+  assert.deepEqual(r.packets, []);
+  assert.equal(r.error?.code, 'KS_ERR_CAPTURE_FORMAT');
+  assert.match(r.error?.message ?? '', /^v\.pcapng: unsupported pcapng format version 2\.0/);
+});

@@ -158,6 +158,12 @@ export class CaptureReader {
 
   private toKsError(e: unknown): KsError {
     if (e instanceof KsError) return e;
+    if (e instanceof CaptureDamage && e.kind === 'version') {
+      return new KsError(
+        'KS_ERR_CAPTURE_FORMAT',
+        `${this.name}: unsupported ${e.message}${e.offset > 0 ? ` (at byte ${e.offset}, after ${this.count} packets)` : ''}`,
+      );
+    }
     if (e instanceof CaptureDamage && e.kind === 'format') {
       return new KsError(
         'KS_ERR_CAPTURE_FORMAT',
