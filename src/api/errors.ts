@@ -11,6 +11,7 @@ import type { ApiErrorBody } from './types.ts';
 function statusOfCode(code: string): number {
   if (code === 'KS_ERR_NOT_FOUND') return 404;
   if (code === 'KS_ERR_UNAVAILABLE') return 503;
+  if (code === 'KS_ERR_FORBIDDEN') return 403;
   if (code === 'KS_ERR_USAGE' || code.startsWith('KS_ERR_KFL_')) return 400;
   return 500;
 }

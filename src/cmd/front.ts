@@ -1,5 +1,6 @@
 /** `kubeshark front` (hidden): serves the dashboard and proxies `/api` to the hub. */
 import { Command } from 'commander';
+import { accessPolicyOf, inClusterEnv } from '../api/origin.ts';
 import { shutdownSignal } from '../api/server.ts';
 import { getPath } from '../config/load.ts';
 import { runFront } from '../front/server.ts';
@@ -27,6 +28,7 @@ export function frontCommand(): Command {
         port: getPath(config, 'tap.proxy.front.port') as number,
         host: opts.host,
         assetsDir: opts.assets,
+        access: accessPolicyOf(config, { inCluster: inClusterEnv() }),
         out: (line) => process.stdout.write(line + '\n'),
         log: (line) => process.stderr.write(line + '\n'),
         until: shutdownSignal(),

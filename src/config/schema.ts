@@ -3,6 +3,8 @@
  * Precedence (config/load.ts): flag > --set > KUBESHARK_* env > config file > defaults.
  */
 import { defaultLimits } from '../util/limits.ts';
+// The protocols this build has, and which run by default, come from the dissector registry.
+import { dissectors } from '../tap/dissectors/registry.ts';
 
 export type LeafType = 'string' | 'int' | 'bool' | 'size' | 'list<string>' | 'list<int>';
 
@@ -37,6 +39,9 @@ const limitDocs: Record<keyof typeof defaultLimits, string> = {
   maxBufferedBytesPerConnection: 'out-of-order bytes buffered per TCP connection direction',
   maxBufferedBytesTotal: 'out-of-order bytes buffered over all connections',
   maxStreams: 'TCP connections + UDP flows tracked at once',
+  maxHalfOpenConnections:
+    'TCP connections without payload or completed handshake tracked at once (SYN floods)',
+  maxUnansweredFlows: 'UDP flows that heard from one side only (unanswered queries) at once',
   idleTimeoutSec: 'seconds without packets before a connection/flow is flushed',
   maxFragmentBytes: 'bytes held for IP fragment reassembly',
   maxFragmentDatagrams: 'incomplete IP datagrams held at once',
@@ -78,6 +83,16 @@ export const schema: Group = group({
       [],
       'namespaces never tapped (wins over tap.namespaces)',
     ),
+    allowedHosts: leaf(
+      'list<string>',
+      [],
+      'host names the API and dashboard answer besides IP literals, localhost and (in the cluster) the release services, e.g. an ingress host (*.example.com: its sub-domains); others get 403',
+    ),
+    trustedProxies: leaf(
+      'list<string>',
+      [],
+      'addresses (IPs or CIDRs) besides loopback whose X-Forwarded-Host/-Proto are believed',
+    ),
     release: group({
       namespace: leaf('string', 'default', 'namespace Kubeshark is installed in'),
       name: leaf('string', 'kubeshark', 'Helm release name'),
@@ -96,7 +111,7 @@ export const schema: Group = group({
     }),
     enabledDissectors: leaf(
       'list<string>',
-      ['http', 'ws', 'dns'],
+      dissectors.filter((d) => d.enabledByDefault).map((d) => d.id),
       'dissectors to run (ids as in `kubeshark dissect --help`)',
     ),
     portMapping: {
@@ -122,6 +137,13 @@ export const schema: Group = group({
     }),
     storageLimit: leaf('size', '5Gi', 'per-node raw capture (pcap ring) size'),
     metrics: group({ port: leaf('int', 49100, 'worker Prometheus metrics port') }),
+    networkPolicy: group({
+      enabled: leaf(
+        'bool',
+        true,
+        'NetworkPolicies: only the hub reaches the workers, only the front reaches the hub',
+      ),
+    }),
     limits: group(
       Object.fromEntries(
         Object.entries(defaultLimits).map(([k, v]) => [
@@ -192,6 +214,47 @@ export const schema: Group = group({
           'apikey',
         ],
         'JSON/form body fields, WebSocket JSON fields and query parameters redacted (case-insensitive)',
+      ),
+      names: leaf(
+        'list<string>',
+        [
+          '*password*',
+          '*passwd*',
+          '*passphrase*',
+          '*passcode*',
+          '*secret*',
+          '*credential*',
+          '*privatekey*',
+          '*apikey*',
+          '*token',
+          '*accesskey',
+          '*authkey',
+          '*appkey',
+          '*applicationkey',
+          '*accountkey',
+          '*subscriptionkey',
+          '*functionskey',
+          '*masterkey',
+          '*signingkey',
+          '*encryptionkey',
+          '*sharedkey',
+          '*clientkey',
+          '*sessionid',
+          '*sessionkey',
+          '*signature',
+          '*authorization',
+          '*auth',
+          'pass',
+          'pwd',
+          'sig',
+          'jwt',
+        ],
+        'name patterns redacted in headers, query parameters, JSON/form/multipart fields and name=value text alike: compared with the name lower-cased without - _ . and spaces; * matches anything (*token: every name ending in token)',
+      ),
+      patterns: leaf(
+        'bool',
+        true,
+        'also find secrets by their shape in every header value, URL, body (any type) and WebSocket message: JWTs, PEM private keys, cloud and SaaS API keys, Bearer/Basic credentials, passwords in URLs',
       ),
     }),
   }),

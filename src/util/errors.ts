@@ -29,6 +29,8 @@ const KFL_ERROR_EXIT = {
   KS_ERR_KFL_REGEX: ExitCode.usage,
   /** A macro definition (`tap.customMacros`) is invalid or macros expand in a cycle. */
   KS_ERR_KFL_MACRO: ExitCode.config,
+  /** The filter is longer than `MAX_FILTER_LENGTH` (query/compile.ts): refused before parsing. */
+  KS_ERR_KFL_TOO_LONG: ExitCode.usage,
 } as const;
 
 export type KflErrorCode = keyof typeof KFL_ERROR_EXIT;
@@ -55,6 +57,8 @@ export type ErrorCode =
   | KflErrorCode
   /** API: unknown route, entry or node. */
   | 'KS_ERR_NOT_FOUND'
+  /** API: refused by the access checks (foreign Host, cross-origin or cross-site request). */
+  | 'KS_ERR_FORBIDDEN'
   /** API: a server (hub, worker) cannot be reached, timed out, or answered something else. */
   | 'KS_ERR_UNAVAILABLE'
   /** A server cannot listen on its address (port in use, no permission). */
@@ -88,6 +92,7 @@ const exitFor: Record<ErrorCode, number> = {
   KS_ERR_CAPTURE_FAILED: ExitCode.failure,
   ...KFL_ERROR_EXIT,
   KS_ERR_NOT_FOUND: ExitCode.input,
+  KS_ERR_FORBIDDEN: ExitCode.failure,
   KS_ERR_UNAVAILABLE: ExitCode.failure,
   KS_ERR_LISTEN: ExitCode.failure,
   KS_ERR_PROC_UNAVAILABLE: ExitCode.failure,
