@@ -97,62 +97,39 @@ export class Ingest {
     return this.from(0, e);
   }
 
+  /** Runs `e` from stage `start` on; about one entry in `sample` has its stages timed. */
   private from(start: number, e: Entry): boolean {
-    if (--this.countdown === 0) return this.timed(start, e);
-    const stages = this.stages;
-    for (let i = start; i < stages.length; i++) {
-      const s = stages[i]!;
-      const t = this.tallies[i]!;
-      t.in++;
-      let r: StageResult;
-      try {
-        r = s.run(e);
-      } catch {
-        t.errors++;
-        if (s.onError === 'drop') return false;
-        continue;
-      }
-      if (r === 'pass') {
-        t.passed++;
-        continue;
-      }
-      if (r === 'drop') t.dropped++;
-      return false;
+    let w = 0;
+    if (--this.countdown === 0) {
+      w = this.weight;
+      // The next timed entry: uniformly 1…2·sample−1 entries away (mean `sample`), so that no
+      // period in the traffic lines up with the sampling.
+      this.countdown = this.weight = 1 + Math.floor(Math.random() * (2 * this.sample - 1));
     }
-    return true;
-  }
-
-  /** `from` with a clock read around every stage. */
-  private timed(start: number, e: Entry): boolean {
-    const w = this.weight;
-    // The next timed entry: uniformly 1…2·sample−1 entries away (mean `sample`), so that no
-    // period in the traffic lines up with the sampling.
-    this.countdown = this.weight = 1 + Math.floor(Math.random() * (2 * this.sample - 1));
     const stages = this.stages;
-    let t0 = performance.now();
+    let t0 = w > 0 ? performance.now() : 0;
     for (let i = start; i < stages.length; i++) {
       const s = stages[i]!;
       const t = this.tallies[i]!;
       t.in++;
-      let r: StageResult;
+      let r: StageResult | 'error';
       try {
         r = s.run(e);
       } catch {
-        t.errors++;
-        if (s.onError === 'drop') {
-          t.ms += (performance.now() - t0) * w;
-          return false;
-        }
+        r = 'error';
+      }
+      if (w > 0) {
         const t1 = performance.now();
         t.ms += (t1 - t0) * w;
         t0 = t1;
-        continue;
       }
-      const t1 = performance.now();
-      t.ms += (t1 - t0) * w;
-      t0 = t1;
       if (r === 'pass') {
         t.passed++;
+        continue;
+      }
+      if (r === 'error') {
+        t.errors++;
+        if (s.onError === 'drop') return false;
         continue;
       }
       if (r === 'drop') t.dropped++;

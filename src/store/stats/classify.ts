@@ -6,7 +6,7 @@
  */
 import type { Entry } from '../../entry/model.ts';
 import type { CallStats } from '../../tap/dissectors/types.ts';
-import { recordViews } from '../../tap/records.ts';
+import { L4_PROTOCOL, recordViews } from '../../tap/records.ts';
 
 import { ERROR_CLASSES, type ErrorClass } from '../../entry/call-classes.ts';
 
@@ -29,7 +29,7 @@ export interface EndpointParts {
 export type ProtocolStatsSpec = CallStats;
 
 /** Record kinds that are L4 records, not calls. */
-export const L4_KINDS: ReadonlySet<string> = new Set(['tcp_conn', 'udp_flow']);
+export const L4_KINDS: ReadonlySet<string> = new Set(Object.keys(L4_PROTOCOL));
 
 /** Protocols without a row: counted per protocol, latency when the entry has one. */
 export const GENERIC_STATS: ProtocolStatsSpec = {
